@@ -1,0 +1,20 @@
+"""mixdown: local, offline audio rendering of platform project and job JSON."""
+
+from mixdown.errors import (
+    AudioReadError,
+    InvalidInputError,
+    MixdownError,
+    OutputError,
+    UnsupportedTreatmentError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AudioReadError",
+    "InvalidInputError",
+    "MixdownError",
+    "OutputError",
+    "UnsupportedTreatmentError",
+    "__version__",
+]
