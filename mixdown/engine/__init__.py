@@ -1,0 +1,31 @@
+"""The rendering engine: timelines in integer samples, numba kernels, loudness.
+
+Audio is float32, shape ``(channels, frames)``, C-contiguous, everywhere in the engine.
+"""
+
+from mixdown.engine.ops import apply_fades, apply_gain, fade_envelope, reverse
+from mixdown.engine.pan import balance, mix_matrix, placement
+from mixdown.engine.render import DEFAULT_BLOCK_FRAMES, render, render_blocks
+from mixdown.engine.resample import resample, resampled_length
+from mixdown.engine.timeline import Clip, Fade, FadeCurve, Source, Timeline, Track
+
+__all__ = [
+    "DEFAULT_BLOCK_FRAMES",
+    "Clip",
+    "Fade",
+    "FadeCurve",
+    "Source",
+    "Timeline",
+    "Track",
+    "apply_fades",
+    "apply_gain",
+    "balance",
+    "fade_envelope",
+    "mix_matrix",
+    "placement",
+    "render",
+    "render_blocks",
+    "resample",
+    "resampled_length",
+    "reverse",
+]
