@@ -1,0 +1,138 @@
+"""Read and write audio files through soundfile (libsndfile): WAV, AIFF, FLAC and the rest of its family.
+
+Reads return float32 ``(channels, frames)`` and the rate. Writes are atomic and never wrap: float samples
+are clipped to [-1, 1] before an integer encoding.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from mixdown.engine.audio import as_audio, check_sample_rate
+from mixdown.errors import AudioReadError, InvalidInputError, OutputError
+from mixdown.formats.atomic import atomic_path
+from mixdown.formats.truncation import missing_bytes
+
+#: Encoding written when the caller names none: the format's own best integer depth.
+DEFAULT_SUBTYPES = {"WAV": "PCM_24", "AIFF": "PCM_24", "FLAC": "PCM_24", "W64": "PCM_24", "CAF": "PCM_24"}
+
+
+def read(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """Decode ``path`` to float32 ``(channels, frames)`` and its sample rate.
+
+    Raises
+    ------
+    AudioReadError
+        If the file is missing, not audio, truncated, or holds NaN or infinite samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioReadError(f"no such file: {str(path)!r}", field="path")
+    shortfall = missing_bytes(path)
+    if shortfall:
+        raise AudioReadError(f"{str(path)!r} is truncated: {shortfall} bytes of audio data are missing", field="path")
+    try:
+        with soundfile.SoundFile(path) as handle:
+            expected = handle.frames
+            rate = handle.samplerate
+            data = handle.read(dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
+        raise AudioReadError(f"cannot decode {str(path)!r}: {error}", field="path") from None
+    if data.shape[0] != expected:
+        raise AudioReadError(
+            f"{str(path)!r} is truncated: its header promises {expected} frames, {data.shape[0]} are there",
+            field="path",
+        )
+    audio = np.ascontiguousarray(data.T)
+    if not np.isfinite(audio).all():
+        raise AudioReadError(f"{str(path)!r} holds NaN or infinite samples", field="path")
+    return audio, rate
+
+
+def file_info(path: str | os.PathLike[str]) -> soundfile._SoundFileInfo:
+    """soundfile's header summary of ``path`` (format, subtype, rate, channels, frames)."""
+    try:
+        return soundfile.info(str(path))
+    except (soundfile.LibsndfileError, RuntimeError) as error:
+        raise AudioReadError(f"cannot decode {str(path)!r}: {error}", field="path") from None
+
+
+def _container_for(path: Path, container: str | None) -> str:
+    if container is not None:
+        return container.upper()
+    extension = path.suffix.lstrip(".").lower()
+    formats = {name.lower(): name for name in soundfile.available_formats()}
+    aliases = {"aif": "AIFF", "aifc": "AIFF", "oga": "OGG", "ogg": "OGG"}
+    name = aliases.get(extension) or formats.get(extension)
+    if name is None:
+        raise InvalidInputError(f"cannot tell the audio format from the extension of {str(path)!r}", field="output")
+    return name
+
+
+def _resolve(path: Path, container: str | None, subtype: str | None) -> tuple[str, str]:
+    container = _container_for(path, container)
+    subtype = (subtype or DEFAULT_SUBTYPES.get(container) or soundfile.default_subtype(container)).upper()
+    if not soundfile.check_format(container, subtype):
+        allowed = ", ".join(soundfile.available_subtypes(container))
+        raise InvalidInputError(f"{container} cannot hold {subtype}; allowed: {allowed}", field="subtype")
+    return container, subtype
+
+
+def _prepare(block: np.ndarray, subtype: str) -> np.ndarray:
+    block = as_audio(block)
+    if subtype not in ("FLOAT", "DOUBLE"):
+        block = np.clip(block, -1.0, 1.0)
+    return block.T
+
+
+def write_blocks(
+    path: str | os.PathLike[str],
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    channels: int,
+    *,
+    subtype: str | None = None,
+    container: str | None = None,
+) -> int:
+    """Stream ``blocks`` of ``(channels, n)`` audio into ``path`` atomically; returns the frames written.
+
+    The container comes from ``path``'s extension unless given; ``subtype`` defaults to 24-bit PCM where
+    the container has it. Nothing appears at ``path`` unless every block was written.
+    """
+    path = Path(path)
+    sample_rate = check_sample_rate(sample_rate)
+    container, subtype = _resolve(path, container, subtype)
+    written = 0
+    with atomic_path(path) as temp:
+        try:
+            with soundfile.SoundFile(
+                temp, "w", samplerate=sample_rate, channels=channels, format=container, subtype=subtype
+            ) as handle:
+                for block in blocks:
+                    if block.shape[0] != channels:
+                        raise InvalidInputError(
+                            f"block has {block.shape[0]} channels, the file {channels}", field="audio"
+                        )
+                    handle.write(_prepare(block, subtype))
+                    written += block.shape[1]
+        except (soundfile.LibsndfileError, RuntimeError) as error:
+            raise OutputError(f"cannot write {str(path)!r}: {error}", field="output") from None
+    return written
+
+
+def write(
+    path: str | os.PathLike[str],
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    subtype: str | None = None,
+    container: str | None = None,
+) -> None:
+    """Write ``audio`` to ``path`` atomically (see :func:`write_blocks`)."""
+    audio = as_audio(audio)
+    write_blocks(path, [audio], sample_rate, audio.shape[0], subtype=subtype, container=container)
