@@ -1,0 +1,185 @@
+"""The ``mixdown`` command.
+
+Exit status: 0 on success, 2 for bad input (a missing or unreadable file, an out-of-range value), 1 for
+an internal failure. Errors are one line on stderr, never a traceback, and never leave an output behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mixdown import __version__
+from mixdown.errors import InvalidInputError, MixdownError
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _print_json(payload: dict) -> None:
+    print(json.dumps(payload, indent=2, allow_nan=False))
+
+
+def _format_figure(value: float | None, unit: str) -> str:
+    return "-inf" if value is None else f"{value:.2f} {unit}"
+
+
+def _loudness_lines(figures: dict) -> list[str]:
+    return [
+        f"integrated      {_format_figure(figures['integrated_lufs'], 'LUFS')}",
+        f"momentary max   {_format_figure(figures['momentary_max_lufs'], 'LUFS')}",
+        f"short-term max  {_format_figure(figures['short_term_max_lufs'], 'LUFS')}",
+        f"loudness range  {_format_figure(figures['loudness_range_lu'], 'LU')}",
+        f"true peak       {_format_figure(figures['true_peak_dbtp'], 'dBTP')}",
+        f"sample peak     {_format_figure(figures['sample_peak_dbfs'], 'dBFS')}",
+        f"format          {figures['channels']} ch, {figures['sample_rate']} Hz, {figures['frames']} frames",
+    ]
+
+
+def cmd_loudness(args: argparse.Namespace) -> int:
+    from mixdown.engine.loudness import measure_loudness
+    from mixdown.formats import read
+
+    audio, rate = read(args.file)
+    figures = measure_loudness(audio, rate).to_dict()
+    if args.json:
+        _print_json(figures)
+    else:
+        print("\n".join(_loudness_lines(figures)))
+    return 0
+
+
+def _output_subtype(source: Path, output: Path, requested: str | None) -> str | None:
+    """Keep the input's encoding when the output is the same kind of file, unless one is requested."""
+    if requested:
+        return requested
+    from mixdown.formats import file_info
+
+    info = file_info(source)
+    if source.suffix.lower() == output.suffix.lower():
+        return info.subtype
+    return None
+
+
+def cmd_normalize(args: argparse.Namespace) -> int:
+    from mixdown.engine.normalize import normalize_loudness, normalize_peak
+    from mixdown.formats import read, write
+
+    audio, rate = read(args.input)
+    subtype = _output_subtype(Path(args.input), Path(args.output), args.subtype)
+    if args.peak is not None:
+        if args.true_peak is not None:
+            raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
+        out, gain_db = normalize_peak(audio, args.peak)
+        reply = {"mode": "peak", "target_dbfs": args.peak, "gain_db": gain_db, "limited": False}
+    else:
+        ceiling = -1.0 if args.true_peak is None else args.true_peak
+        result = normalize_loudness(audio, rate, args.lufs, ceiling)
+        out = result.audio
+        reply = {
+            "mode": "loudness",
+            "target_lufs": args.lufs,
+            "true_peak_ceiling_dbtp": ceiling,
+            "gain_db": result.gain_db,
+            "limited": result.limited,
+            "before": result.before.to_dict(),
+            "after": result.after.to_dict(),
+        }
+    write(args.output, out, rate, subtype=subtype)
+    reply["output"] = str(args.output)
+    if args.json:
+        _print_json(reply)
+    else:
+        limited = ", limited" if reply["limited"] else ""
+        print(f"{args.output}: gain {reply['gain_db']:+.2f} dB{limited}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mixdown.demo import demo_timeline
+    from mixdown.engine import render
+    from mixdown.engine.normalize import normalize_loudness
+    from mixdown.formats import write
+
+    timeline = demo_timeline(args.sample_rate)
+    mix = render(timeline)
+    result = normalize_loudness(mix, timeline.sample_rate, args.lufs, -1.0)
+    write(args.output, result.audio, timeline.sample_rate, subtype=args.subtype)
+    figures = result.after.to_dict()
+    reply = {
+        "output": str(args.output),
+        "frames": int(result.audio.shape[1]),
+        "clips": sum(len(track.clips) for track in timeline.tracks),
+        "tracks": len(timeline.tracks),
+        "loudness": figures,
+    }
+    if args.json:
+        _print_json(reply)
+    else:
+        seconds = reply["frames"] / timeline.sample_rate
+        print(f"rendered {reply['clips']} clips on {reply['tracks']} tracks: {args.output} ({seconds:.2f} s)")
+        print("\n".join(_loudness_lines(figures)))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mixdown", description="Local, offline audio rendering engine.")
+    parser.add_argument("--version", action="version", version=f"mixdown {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    loudness = commands.add_parser("loudness", help="measure EBU R128 / BS.1770-4 loudness and peaks")
+    loudness.add_argument("file", help="audio file")
+    loudness.add_argument("--json", action="store_true", help="print one JSON object")
+    loudness.set_defaults(run=cmd_loudness)
+
+    normalize = commands.add_parser("normalize", help="normalize to a loudness or a peak level")
+    normalize.add_argument("input", help="audio file to read")
+    normalize.add_argument("-o", "--output", required=True, help="file to write (atomically)")
+    target = normalize.add_mutually_exclusive_group(required=True)
+    target.add_argument("--lufs", type=_finite, help="integrated loudness target, LUFS")
+    target.add_argument("--peak", type=_finite, help="sample peak target, dBFS")
+    normalize.add_argument("--true-peak", type=_finite, help="true-peak ceiling with --lufs, dBTP (default -1)")
+    normalize.add_argument("--subtype", help="output encoding, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
+    normalize.add_argument("--json", action="store_true", help="print the result as JSON")
+    normalize.set_defaults(run=cmd_normalize)
+
+    demo = commands.add_parser("demo", help="render the bundled, synthesized demo arrangement")
+    demo.add_argument("-o", "--output", default="mixdown-demo.wav", help="file to write (default: %(default)s)")
+    demo.add_argument("--sample-rate", type=int, default=44_100, help="render rate in Hz (default: %(default)s)")
+    demo.add_argument("--lufs", type=_finite, default=-14.0, help="loudness target (default: %(default)s)")
+    demo.add_argument("--subtype", default="PCM_24", help="output encoding (default: %(default)s)")
+    demo.add_argument("--json", action="store_true", help="print the result as JSON")
+    demo.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except MixdownError as error:
+        print(f"mixdown {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"mixdown {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the command line promises one line, never a traceback
+        print(f"mixdown {args.command}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
