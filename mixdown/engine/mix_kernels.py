@@ -54,6 +54,29 @@ def body_range(frames: int, clip_offset: int, length: int, fade_in: int, fade_ou
     return k0, k1
 
 
+_CHUNK = 256
+
+
+@numba.njit(cache=True)
+def _add_scaled(out_seg: np.ndarray, in_seg: np.ndarray, m: np.float32) -> None:
+    for k in range(out_seg.shape[0]):
+        out_seg[k] += m * in_seg[k]
+
+
+@numba.njit(cache=True)
+def _add_enveloped(out_seg: np.ndarray, in_seg: np.ndarray, m: np.float32, gains: np.ndarray) -> None:
+    for k in range(out_seg.shape[0]):
+        out_seg[k] += (m * gains[k]) * in_seg[k]
+
+
+@numba.njit(cache=True)
+def _source_span(src: np.ndarray, c: int, src_first: int, step: int, k0: int, k1: int) -> np.ndarray:
+    """``src[c, src_first + k * step]`` for ``k`` in ``[k0, k1)``, as a view."""
+    if step == 1:
+        return src[c, src_first + k0 : src_first + k1]
+    return src[c, src_first - k1 + 1 : src_first - k0 + 1][::-1]
+
+
 @numba.njit(cache=True)
 def mix_clip(
     bus: np.ndarray,
@@ -74,56 +97,47 @@ def mix_clip(
 
     Bus frame ``bus_offset + k`` receives, for every output channel ``o``,
     ``sum_c matrix[o, c] * envelope(clip_offset + k) * src[c, src_first + k * step]``.
-    ``step`` is +1, or -1 for a reversed clip. The frames between the fades take a plain multiply-add
-    loop per channel pair that the compiler vectorises; only fade frames evaluate the curve.
+    ``step`` is +1, or -1 for a reversed clip. Each (output, source) channel pair is one pass over
+    contiguous slices, which the compiler vectorises; frames inside a fade take their gain from a small
+    table of envelope values filled a chunk at a time.
     """
-    out_channels, in_channels = matrix.shape
     k0, k1 = body_range(frames, clip_offset, length, fade_in, fade_out)
-    for o in range(out_channels):
-        for c in range(in_channels):
-            m = matrix[o, c]
-            if m == 0.0:
-                continue
-            out_row = bus[o]
-            in_row = src[c]
-            if step == 1:
-                for k in range(k0, k1):
-                    out_row[bus_offset + k] += m * in_row[src_first + k]
-            else:
-                for k in range(k0, k1):
-                    out_row[bus_offset + k] += m * in_row[src_first - k]
-    _mix_enveloped(bus, bus_offset, 0, k0, src, src_first, step, matrix, clip_offset, length,
-                   fade_in, in_curve, fade_out, out_curve)
-    _mix_enveloped(bus, bus_offset, k1, frames, src, src_first, step, matrix, clip_offset, length,
-                   fade_in, in_curve, fade_out, out_curve)
+    _mix_span(bus, bus_offset, src, src_first, step, matrix, k0, k1)
+    gains = np.empty(_CHUNK, dtype=np.float32)
+    for lo, hi in ((0, k0), (k1, frames)):
+        for chunk in range(lo, hi, _CHUNK):
+            n = min(_CHUNK, hi - chunk)
+            for j in range(n):
+                gains[j] = envelope_gain(clip_offset + chunk + j, length, fade_in, in_curve, fade_out, out_curve)
+            _mix_span(bus, bus_offset, src, src_first, step, matrix, chunk, chunk + n, gains[:n])
 
 
 @numba.njit(cache=True)
-def _mix_enveloped(
+def _mix_span(
     bus: np.ndarray,
     bus_offset: int,
-    k_start: int,
-    k_stop: int,
     src: np.ndarray,
     src_first: int,
     step: int,
     matrix: np.ndarray,
-    clip_offset: int,
-    length: int,
-    fade_in: int,
-    in_curve: int,
-    fade_out: int,
-    out_curve: int,
+    k0: int,
+    k1: int,
+    gains: np.ndarray | None = None,
 ) -> None:
+    if k1 <= k0:
+        return
     out_channels, in_channels = matrix.shape
-    for k in range(k_start, k_stop):
-        g = envelope_gain(clip_offset + k, length, fade_in, in_curve, fade_out, out_curve)
-        j = src_first + k * step
-        for o in range(out_channels):
-            acc = 0.0
-            for c in range(in_channels):
-                acc += matrix[o, c] * src[c, j]
-            bus[o, bus_offset + k] += np.float32(acc * g)
+    for o in range(out_channels):
+        out_seg = bus[o, bus_offset + k0 : bus_offset + k1]
+        for c in range(in_channels):
+            m = matrix[o, c]
+            if m == 0.0:
+                continue
+            in_seg = _source_span(src, c, src_first, step, k0, k1)
+            if gains is None:
+                _add_scaled(out_seg, in_seg, m)
+            else:
+                _add_enveloped(out_seg, in_seg, m, gains)
 
 
 @numba.njit(cache=True)

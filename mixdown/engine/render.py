@@ -139,7 +139,10 @@ def render_blocks(
     return _sweep(placed, timeline.channels, start, end, int(block_frames))
 
 
-def _sweep(placed: list[PlacedClip], channels: int, start: int, end: int, block: int) -> Iterator[np.ndarray]:
+def _sweep(
+    placed: list[PlacedClip], channels: int, start: int, end: int, block: int, out: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
+    """Mix ``[start, end)`` block by block, each into a fresh bus or into its slice of ``out``."""
     starts = [p.start for p in placed]
     next_clip = bisect.bisect_left(starts, start)
     active = [p for p in placed[:next_clip] if p.end > start]
@@ -153,7 +156,10 @@ def _sweep(placed: list[PlacedClip], channels: int, start: int, end: int, block:
             active.insert(slot, entering)
             orders.insert(slot, entering.order)
             next_clip += 1
-        bus = np.zeros((channels, block_end - block_start), dtype=np.float32)
+        if out is None:
+            bus = np.zeros((channels, block_end - block_start), dtype=np.float32)
+        else:
+            bus = out[:, block_start - start : block_end - start]
         for clip in active:
             mix_into(bus, block_start, clip)
         if any(p.end <= block_end for p in active):
@@ -165,11 +171,12 @@ def _sweep(placed: list[PlacedClip], channels: int, start: int, end: int, block:
 def render(timeline: Timeline, start: int = 0, end: int | None = None) -> np.ndarray:
     """Render ``[start, end)`` of ``timeline``: exactly ``end - start`` frames, float32 ``(channels, n)``.
 
-    ``end=None`` renders to the end of the last sounding clip.
+    ``end=None`` renders to the end of the last sounding clip. The work is the streaming sweep writing
+    into one output array, so the result is identical to joining :func:`render_blocks`.
     """
     start, end = _check_range(timeline, start, end)
     placed = plan(timeline)
     out = np.zeros((timeline.channels, end - start), dtype=np.float32)
-    for clip in sorted((p for p in placed if p.start < end and p.end > start), key=lambda p: p.order):
-        mix_into(out, start, clip)
+    for _ in _sweep(placed, timeline.channels, start, end, DEFAULT_BLOCK_FRAMES, out):
+        pass
     return out
