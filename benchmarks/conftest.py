@@ -1,0 +1,58 @@
+"""Side-by-side reporting: every benchmark records its best time against the audio it processed.
+
+At the end of the session the rows are written to ``benchmarks/results/report.md`` (and printed): per
+group, each engine's best time, its x realtime, and its speed relative to mixdown measured in the same run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+RESULTS = Path(__file__).parent / "results"
+
+
+class PeerReport:
+    def __init__(self) -> None:
+        self.rows: dict[str, list[tuple[str, float, float, str]]] = defaultdict(list)
+
+    def record(self, group: str, engine: str, seconds: float, audio_seconds: float, note: str = "") -> None:
+        self.rows[group].append((engine, seconds, audio_seconds, note))
+
+    def from_benchmark(self, benchmark, group: str, engine: str, audio_seconds: float, note: str = "") -> float:
+        best = benchmark.stats.stats.min
+        benchmark.extra_info.update({"x_realtime": audio_seconds / best, "engine": engine})
+        self.record(group, engine, best, audio_seconds, note)
+        return best
+
+    def markdown(self) -> str:
+        lines = ["# mixdown benchmarks", ""]
+        for group, rows in sorted(self.rows.items()):
+            reference = next((s for e, s, _, _ in rows if e.startswith("mixdown")), None)
+            lines += [f"## {group}", "", "| engine | best time (s) | x realtime | mixdown is N x faster | note |",
+                      "|---|---:|---:|---:|---|"]
+            for engine, seconds, audio, note in rows:
+                ratio = f"{seconds / reference:.1f}" if reference else "-"
+                realtime = f"{audio / seconds:,.0f}" if audio else "-"
+                lines.append(f"| {engine} | {seconds:.4f} | {realtime} | {ratio} | {note} |")
+            lines.append("")
+        return "\n".join(lines)
+
+
+_REPORT = PeerReport()
+
+
+@pytest.fixture(scope="session")
+def peer_report() -> PeerReport:
+    return _REPORT
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if not _REPORT.rows:
+        return
+    RESULTS.mkdir(exist_ok=True)
+    text = _REPORT.markdown()
+    (RESULTS / "report.md").write_text(text)
+    print("\n" + text)
