@@ -120,7 +120,7 @@ def write_blocks(
                         )
                     handle.write(_prepare(block, subtype))
                     written += block.shape[1]
-        except (soundfile.LibsndfileError, RuntimeError) as error:
+        except soundfile.SoundFileError as error:
             raise OutputError(f"cannot write {str(path)!r}: {error}", field="output") from None
     return written
 
