@@ -5,7 +5,6 @@ from mixdown.errors import (
     InvalidInputError,
     MixdownError,
     OutputError,
-    UnsupportedTreatmentError,
 )
 
 __version__ = "0.1.0"
@@ -15,6 +14,5 @@ __all__ = [
     "InvalidInputError",
     "MixdownError",
     "OutputError",
-    "UnsupportedTreatmentError",
     "__version__",
 ]

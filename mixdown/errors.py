@@ -36,9 +36,5 @@ class AudioReadError(MixdownError, OSError):
     exit_code = 2
 
 
-class UnsupportedTreatmentError(InvalidInputError):
-    """A clip asks for processing this build of the engine cannot perform."""
-
-
 class OutputError(MixdownError, OSError):
     """An output could not be written; nothing was left in its place."""

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mixdown.engine import Clip, Fade, Source, Timeline, Track, apply_fades, fade_envelope, render, render_blocks
-from mixdown.errors import InvalidInputError, UnsupportedTreatmentError
+from mixdown.errors import InvalidInputError
 from tests.conftest import noise, tone
 
 SR = 48_000
@@ -242,15 +242,52 @@ def test_mix_is_the_sum_of_its_clips():
     np.testing.assert_allclose(both, only_a + only_b, atol=1e-7)
 
 
-def test_treated_clip_is_a_clear_error_until_time_stretch_lands():
-    src = Source(tone(440, 0.1, SR), SR)
-    clip = Clip(src, 0, speed_ratio=1.5)
-    assert clip.length == round(src.frames / 1.5)
-    with pytest.raises(UnsupportedTreatmentError, match="speed_ratio") as info:
-        render(single(clip))
-    assert info.value.field == "tracks[0].clips[0]"
-    with pytest.raises(UnsupportedTreatmentError):
-        list(render_blocks(Timeline(SR, [Track([]), Track([Clip(src, 0), Clip(src, 0, pitch_semitones=3)])])))
+def test_treated_clips_render_at_exact_length_once_per_treatment(monkeypatch):
+    from mixdown.engine import materials
+
+    calls = []
+    real_stretch = materials.stretch
+
+    def counting_stretch(*args, **kwargs):
+        calls.append(kwargs)
+        return real_stretch(*args, **kwargs)
+
+    monkeypatch.setattr(materials, "stretch", counting_stretch)
+    src = Source(tone(440, 0.3, SR), SR)
+    clips = [Clip(src, 20_000 * i, speed_ratio=1.5, pitch_semitones=-2, fade_out=Fade(100)) for i in range(12)]
+    clips.append(Clip(src, 250_000, speed_ratio=0.75, reverse=True))
+    timeline = Timeline(SR, [Track(clips)], stretch_quality="standard")
+    assert clips[0].length == round(src.frames / 1.5)
+    assert timeline.length == 250_000 + round(src.frames / 0.75)
+    whole = render(timeline)
+    assert len(calls) == 2 and all(call["quality"] == "standard" for call in calls)
+    streamed = np.concatenate(list(render_blocks(timeline, block_frames=7_777)), axis=1)
+    assert streamed.tobytes() == whole.tobytes()
+    first = whole[0, : clips[0].length]
+    assert np.abs(first).max() > 0.1 and first[-1] == 0.0
+
+
+def test_treated_clip_plays_the_stretched_source_range():
+    from mixdown.engine import stretch
+
+    src = Source(noise(0.5, SR, channels=2), SR)
+    clip = Clip(src, 100, source_start=1_000, source_end=20_000, speed_ratio=1.25, reverse=True, pitch_semitones=1)
+    out = render(single(clip), 100, 100 + clip.length)
+    expected = stretch(src.audio[:, 1_000:20_000][:, ::-1], SR, 1.25, 1)
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def test_varispeed_timeline_resamples_and_refuses_pitch():
+    src = Source(tone(1000, 0.2, SR), SR)
+    out = render(Timeline(SR, [Track([Clip(src, 0, speed_ratio=2.0)])], channels=1, varispeed=True))
+    assert out.shape == (1, src.frames // 2)
+    spectrum = np.abs(np.fft.rfft(out[0, 1000:-1000]))
+    assert abs(np.argmax(spectrum) * SR / (out.shape[1] - 2000) - 2000) < 30
+    with pytest.raises(InvalidInputError) as info:
+        render(Timeline(SR, [Track([Clip(src, 0, pitch_semitones=2)])], varispeed=True))
+    assert info.value.field == "tracks[0].clips[0].pitch_semitones"
+    with pytest.raises(InvalidInputError):
+        Timeline(SR, stretch_quality="ultra")
 
 
 @pytest.mark.parametrize(
@@ -264,6 +301,7 @@ def test_treated_clip_is_a_clear_error_until_time_stretch_lands():
         ({"gain": -0.1}, "clip.gain"),
         ({"pan": 1.5}, "clip.pan"),
         ({"speed_ratio": 0.0}, "clip.speed_ratio"),
+        ({"source_end": 1, "speed_ratio": 4.0}, "clip.speed_ratio"),
         ({"pitch_semitones": float("inf")}, "clip.pitch_semitones"),
         ({"fade_in": Fade(5000)}, "clip.fade_in.length"),
     ],

@@ -7,10 +7,12 @@ from mixdown.engine.ops import apply_fades, apply_gain, fade_envelope, reverse
 from mixdown.engine.pan import balance, mix_matrix, placement
 from mixdown.engine.render import DEFAULT_BLOCK_FRAMES, render, render_blocks
 from mixdown.engine.resample import resample, resampled_length
+from mixdown.engine.stretch import PRESETS, output_length, stretch
 from mixdown.engine.timeline import Clip, Fade, FadeCurve, Source, Timeline, Track
 
 __all__ = [
     "DEFAULT_BLOCK_FRAMES",
+    "PRESETS",
     "Clip",
     "Fade",
     "FadeCurve",
@@ -22,10 +24,12 @@ __all__ = [
     "balance",
     "fade_envelope",
     "mix_matrix",
+    "output_length",
     "placement",
     "render",
     "render_blocks",
     "resample",
     "resampled_length",
     "reverse",
+    "stretch",
 ]

@@ -18,21 +18,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixdown.engine import mix_kernels
+from mixdown.engine.materials import MaterialCache, Treatment
 from mixdown.engine.pan import mix_matrix
 from mixdown.engine.timeline import Clip, Timeline
-from mixdown.errors import InvalidInputError, UnsupportedTreatmentError
+from mixdown.errors import InvalidInputError
 
 DEFAULT_BLOCK_FRAMES = 16_384
 
 
-@dataclass(frozen=True)
+@dataclass
 class PlacedClip:
-    """A clip resolved for mixing: where it reads, how it is gained, and where it lands."""
+    """A clip resolved for mixing: where it reads, how it is gained, and where it lands.
+
+    A clip that needs a treatment (speed or pitch) reads its material from the render's
+    :class:`MaterialCache` while it is in the sweep; ``material`` is ``None`` outside it.
+    """
 
     order: int
     start: int
     end: int
-    material: np.ndarray
+    material: np.ndarray | None
     first: int
     step: int
     matrix: np.ndarray
@@ -40,6 +45,7 @@ class PlacedClip:
     in_curve: int
     fade_out: int
     out_curve: int
+    treatment: Treatment | None = None
 
     @property
     def length(self) -> int:
@@ -47,14 +53,11 @@ class PlacedClip:
 
 
 def _place(order: int, clip: Clip, track_gain: float, track_pan: float, channels: int, field: str) -> PlacedClip:
-    if clip.is_treated:
-        raise UnsupportedTreatmentError(
-            f"speed_ratio {clip.speed_ratio} / pitch_semitones {clip.pitch_semitones}: time-stretch and "
-            "pitch-shift are not part of this engine build; only ratio 1 and pitch 0 render",
-            field=field,
-        )
     source = clip.source
-    if clip.reverse:
+    treatment = Treatment.of(clip) if clip.is_treated else None
+    if treatment is not None:
+        first, step = 0, 1
+    elif clip.reverse:
         first, step = clip.source_end - 1, -1
     else:
         first, step = clip.source_start, 1
@@ -66,7 +69,7 @@ def _place(order: int, clip: Clip, track_gain: float, track_pan: float, channels
         order=order,
         start=clip.position,
         end=clip.end,
-        material=source.audio,
+        material=None if treatment else source.audio,
         first=first,
         step=step,
         matrix=matrix,
@@ -74,6 +77,7 @@ def _place(order: int, clip: Clip, track_gain: float, track_pan: float, channels
         in_curve=clip.fade_in.curve.code,
         fade_out=clip.fade_out.length,
         out_curve=clip.fade_out.curve.code,
+        treatment=treatment,
     )
 
 
@@ -82,6 +86,11 @@ def plan(timeline: Timeline) -> list[PlacedClip]:
     placed = []
     for order, (t, c, clip) in enumerate(timeline.audible_clips()):
         track = timeline.tracks[t]
+        if timeline.varispeed and clip.pitch_semitones != 0.0:
+            raise InvalidInputError(
+                "a varispeed render ties pitch to speed; the clip cannot also shift pitch",
+                field=f"tracks[{t}].clips[{c}].pitch_semitones",
+            )
         placed.append(_place(order, clip, track.gain, track.pan, timeline.channels, f"tracks[{t}].clips[{c}]"))
     placed.sort(key=lambda p: (p.start, p.order))
     return placed
@@ -129,33 +138,57 @@ def render_blocks(
     """Yield ``[start, end)`` of the mix as float32 ``(channels, n)`` blocks of ``block_frames`` frames.
 
     ``end=None`` renders to the end of the last sounding clip. Each block is a new array. Raises
-    :class:`InvalidInputError` for a bad range and :class:`UnsupportedTreatmentError` before any audio is
-    produced if a clip needs processing this build lacks.
+    :class:`InvalidInputError` for a bad range or settings, before any audio is produced. Clips with a
+    speed ratio or pitch offset are stretched when the sweep reaches them, once per distinct treatment.
     """
     start, end = _check_range(timeline, start, end)
     if isinstance(block_frames, bool) or not isinstance(block_frames, (int, np.integer)) or block_frames < 1:
         raise InvalidInputError(f"must be a positive whole number, got {block_frames!r}", field="block_frames")
     placed = plan(timeline)
-    return _sweep(placed, timeline.channels, start, end, int(block_frames))
+    return _sweep(placed, _materials(timeline), timeline.channels, start, end, int(block_frames))
+
+
+def _materials(timeline: Timeline) -> MaterialCache:
+    return MaterialCache(timeline.sample_rate, timeline.stretch_quality, timeline.varispeed)
+
+
+def _enter(clip: PlacedClip, materials: MaterialCache) -> None:
+    if clip.treatment is not None:
+        clip.material = materials.acquire(clip.treatment)
+
+
+def _leave(clip: PlacedClip, materials: MaterialCache) -> None:
+    if clip.treatment is not None:
+        materials.release(clip.treatment)
+        clip.material = None
 
 
 def _sweep(
-    placed: list[PlacedClip], channels: int, start: int, end: int, block: int, out: np.ndarray | None = None
+    placed: list[PlacedClip],
+    materials: MaterialCache,
+    channels: int,
+    start: int,
+    end: int,
+    block: int,
+    out: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """Mix ``[start, end)`` block by block, each into a fresh bus or into its slice of ``out``."""
     starts = [p.start for p in placed]
     next_clip = bisect.bisect_left(starts, start)
     active = [p for p in placed[:next_clip] if p.end > start]
     active.sort(key=lambda p: p.order)
+    for clip in active:
+        _enter(clip, materials)
     orders = [p.order for p in active]
     for block_start in range(start, end, block):
         block_end = min(block_start + block, end)
         while next_clip < len(placed) and placed[next_clip].start < block_end:
             entering = placed[next_clip]
+            next_clip += 1
+            _enter(entering, materials)
             slot = bisect.bisect_left(orders, entering.order)
             active.insert(slot, entering)
             orders.insert(slot, entering.order)
-            next_clip += 1
         if out is None:
             bus = np.zeros((channels, block_end - block_start), dtype=np.float32)
         else:
@@ -163,6 +196,9 @@ def _sweep(
         for clip in active:
             mix_into(bus, block_start, clip)
         if any(p.end <= block_end for p in active):
+            for clip in active:
+                if clip.end <= block_end:
+                    _leave(clip, materials)
             active = [p for p in active if p.end > block_end]
             orders = [p.order for p in active]
         yield bus
@@ -177,6 +213,6 @@ def render(timeline: Timeline, start: int = 0, end: int | None = None) -> np.nda
     start, end = _check_range(timeline, start, end)
     placed = plan(timeline)
     out = np.zeros((timeline.channels, end - start), dtype=np.float32)
-    for _ in _sweep(placed, timeline.channels, start, end, DEFAULT_BLOCK_FRAMES, out):
+    for _ in _sweep(placed, _materials(timeline), timeline.channels, start, end, DEFAULT_BLOCK_FRAMES, out):
         pass
     return out

@@ -15,6 +15,7 @@ from enum import Enum
 import numpy as np
 
 from mixdown.engine.audio import as_audio, check_sample_rate
+from mixdown.engine.stretch import PRESETS, RATIO_RANGE, SEMITONE_RANGE, output_length
 from mixdown.errors import InvalidInputError
 
 
@@ -133,10 +134,13 @@ class Clip:
         object.__setattr__(self, "source_end", end)
         _check_float(self.gain, "clip.gain", low=0.0)
         _check_float(self.pan, "clip.pan", low=-1.0, high=1.0)
-        ratio = _check_float(self.speed_ratio, "clip.speed_ratio")
-        if ratio <= 0.0:
-            raise InvalidInputError(f"must be > 0, got {ratio}", field="clip.speed_ratio")
-        _check_float(self.pitch_semitones, "clip.pitch_semitones")
+        _check_float(self.speed_ratio, "clip.speed_ratio", low=RATIO_RANGE[0], high=RATIO_RANGE[1])
+        _check_float(self.pitch_semitones, "clip.pitch_semitones", low=SEMITONE_RANGE[0], high=SEMITONE_RANGE[1])
+        if self.length == 0:
+            raise InvalidInputError(
+                f"{self.source_frames} source frames at speed {self.speed_ratio} last no whole frame",
+                field="clip.speed_ratio",
+            )
         for name in ("fade_in", "fade_out"):
             fade = getattr(self, name)
             if not isinstance(fade, Fade):
@@ -153,9 +157,7 @@ class Clip:
     @property
     def length(self) -> int:
         """Frames the clip covers on the timeline."""
-        if self.speed_ratio == 1.0:
-            return self.source_frames
-        return max(1, round(self.source_frames / self.speed_ratio))
+        return output_length(self.source_frames, self.speed_ratio)
 
     @property
     def end(self) -> int:
@@ -192,6 +194,10 @@ class Track:
 class Timeline:
     """Tracks of clips mixed to ``channels`` output channels at ``sample_rate``.
 
+    ``stretch_quality`` is the preset clips with a speed ratio or pitch offset are rendered with
+    (``draft``, ``standard``, ``high``); ``varispeed`` renders speed changes by resampling instead, so
+    pitch follows speed as on tape.
+
     Solo and mute: when any track or clip is soloed, a clip sounds if it is soloed itself, or if its track
     is soloed and the clip is not muted. Otherwise a clip sounds unless it or its track is muted.
     """
@@ -199,10 +205,16 @@ class Timeline:
     sample_rate: int
     tracks: Sequence[Track] = ()
     channels: int = 2
+    stretch_quality: str = "high"
+    varispeed: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sample_rate", check_sample_rate(self.sample_rate))
         _check_int(self.channels, "timeline.channels", minimum=1)
+        if self.stretch_quality not in PRESETS:
+            raise InvalidInputError(
+                f"unknown quality {self.stretch_quality!r}; allowed: {', '.join(PRESETS)}", field="stretch_quality"
+            )
         tracks = tuple(self.tracks)
         for t, track in enumerate(tracks):
             if not isinstance(track, Track):
