@@ -32,6 +32,8 @@ from mixdown.errors import InvalidInputError
 
 CHUNK_FRAMES = 64
 _ENVELOPE_WIDTH = 16
+#: Smallest onset: a mean rise of log(1 + 1000 |X|) per bin (a click reads about 6, a steady tone 0.01).
+_MIN_FLUX = 0.05
 RATIO_RANGE = (1 / 16, 16.0)
 SEMITONE_RANGE = (-48.0, 48.0)
 
@@ -56,7 +58,7 @@ class Preset:
 
 
 PRESETS = {
-    "draft": Preset(2048, 1024, window="sqrt-hann", transients=False),
+    "draft": Preset(2048, 1024, window="sqrt-hann"),
     "standard": Preset(3072, 1024),
     "high": Preset(4096, 1024),
 }
@@ -95,7 +97,7 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """Onset positions (frames) by log-magnitude spectral flux, each placed where the attack reaches half
     its peak.
 
-    A flux peak counts when it is the largest within 50 ms and exceeds both twice the local median and a
+    Only frames wholly inside the signal are compared, so its start and end are not onsets. A flux peak counts when it is the largest within 50 ms and exceeds both twice the local median and a
     tenth of the largest flux in the signal, so steady tones and slow swells yield none.
     """
     mono = audio.mean(axis=0)
@@ -104,16 +106,22 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     if half_rate.shape[0] < n:
         return np.zeros(0, dtype=np.int64)
     window = np.hanning(n + 1)[:-1].astype(np.float32)
-    centres = np.arange(0, half_rate.shape[0] + hop, hop, dtype=np.int64)
+    centres = np.arange(n // 2, half_rate.shape[0] - n // 2 + 1, hop, dtype=np.int64)
     frames = np.empty((1, centres.shape[0], n), dtype=np.float32)
     stretch_kernels.gather_frames(np.ascontiguousarray(half_rate[np.newaxis]), centres, window, frames)
     flux = stretch_kernels.spectral_flux(scipy.fft.rfft(frames[0], axis=1, workers=1), 1000.0)
-    if flux.max() <= 0:
+    flux[0] = 0.0
+    flux /= n // 2 + 1
+    if flux.max() < _MIN_FLUX:
         return np.zeros(0, dtype=np.int64)
     reach = max(1, round(0.05 * sample_rate / (2 * hop)))
     padded = np.pad(flux, reach, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
-    is_peak = (flux >= windows.max(axis=1)) & (flux > 2.0 * np.median(windows, axis=1)) & (flux > 0.1 * flux.max())
+    is_peak = (
+        (flux >= windows.max(axis=1))
+        & (flux > 2.0 * np.median(windows, axis=1))
+        & (flux > max(0.1 * flux.max(), _MIN_FLUX))
+    )
     onsets = []
     for m in np.flatnonzero(is_peak):
         lo = max(0, 2 * (centres[m] - n // 2 - hop))

@@ -1,0 +1,142 @@
+"""Time-stretch and pitch-shift: the issue's quality figures as properties, exact lengths, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mixdown.analysis import click_figures, envelope_ripple_db, fit_tone, middle_half, partial_levels_db
+from mixdown.engine import PRESETS, output_length, stretch
+from mixdown.engine.stretch import detect_onsets
+from mixdown.errors import InvalidInputError
+from tests.conftest import noise, tone
+
+SR = 44_100
+CHORD = (220.0, 554.37, 1318.5)
+
+
+@pytest.fixture(scope="module")
+def sine():
+    return tone(1000, 2.0, SR, amplitude=0.5)
+
+
+@pytest.fixture(scope="module")
+def chord():
+    t = np.arange(3 * SR) / SR
+    return (0.2 * sum(np.sin(2 * np.pi * f * t) for f in CHORD)).astype(np.float32)[np.newaxis]
+
+
+@pytest.fixture(scope="module")
+def clicks():
+    audio = np.zeros((1, 4 * SR), dtype=np.float32)
+    positions = np.arange(SR // 4, 4 * SR, SR // 2)
+    audio[0, positions] = 1.0
+    return audio, positions
+
+
+@pytest.mark.parametrize("quality", list(PRESETS))
+@pytest.mark.parametrize("ratio", [0.5, 0.8, 1.25, 2.0])
+def test_tone_keeps_frequency_purity_and_level(sine, ratio, quality):
+    out = stretch(sine, SR, ratio, quality=quality)
+    assert out.shape == (1, output_length(sine.shape[1], ratio))
+    mid = middle_half(out[0])
+    fit = fit_tone(mid, SR)
+    assert abs(fit.cents_from(1000.0)) <= 0.05
+    assert fit.thd_n_db <= -50.0
+    assert envelope_ripple_db(mid, SR) <= 0.25
+    assert fit.amplitude == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.parametrize("semitones", [-12, -5, 3, 7, 12])
+def test_pitch_shift_moves_the_tone_and_keeps_duration(sine, semitones):
+    out = stretch(sine, SR, semitones=semitones)
+    assert out.shape == sine.shape
+    fit = fit_tone(middle_half(out[0]), SR)
+    assert abs(fit.cents_from(1000.0 * 2 ** (semitones / 12))) <= 0.1
+    assert fit.thd_n_db <= -40.0
+
+
+def test_speed_and_pitch_combine_in_one_pass(sine):
+    out = stretch(sine, SR, ratio=1.25, semitones=-3.5)
+    assert out.shape[1] == output_length(sine.shape[1], 1.25)
+    fit = fit_tone(middle_half(out[0]), SR)
+    assert abs(fit.cents_from(1000.0 * 2 ** (-3.5 / 12))) <= 0.1
+    assert fit.thd_n_db <= -40.0
+
+
+@pytest.mark.parametrize("ratio", [0.8, 1.25])
+def test_chord_partials_keep_their_levels(chord, ratio):
+    before = partial_levels_db(middle_half(chord[0]), SR, list(CHORD))
+    after = partial_levels_db(middle_half(stretch(chord, SR, ratio)[0]), SR, list(CHORD))
+    assert np.max(np.abs(np.subtract(after, before))) <= 0.5
+
+
+@pytest.mark.parametrize("ratio", [0.8, 1.25])
+def test_clicks_land_on_time_without_pre_echo(clicks, ratio):
+    audio, positions = clicks
+    out = stretch(audio, SR, ratio)
+    figures = click_figures(out[0], SR, np.floor(positions / ratio + 0.5).astype(np.int64))
+    assert figures.mean_onset_error_ms <= 1.0
+    assert figures.worst_pre_echo_db <= -40.0
+
+
+def test_onsets_are_placed_to_the_sample(clicks):
+    audio, positions = clicks
+    assert detect_onsets(audio, SR).tolist() == positions.tolist()
+    assert detect_onsets(tone(440, 1.0, SR), SR).tolist() == []
+
+
+def test_stereo_keeps_its_phase_relation():
+    left = tone(500, 1.5, SR)[0]
+    right = tone(500, 1.5, SR, phase=np.pi / 3)[0]
+    out = stretch(np.stack([left, right]), SR, 0.8)
+    mid = middle_half(out)
+    spectra = np.fft.rfft(mid * np.hanning(mid.shape[1]), axis=1)
+    k = int(np.argmax(np.abs(spectra[0])))
+    difference = np.angle(spectra[1, k] / spectra[0, k])
+    assert difference == pytest.approx(np.pi / 3, abs=1e-3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(frames=st.integers(0, 30_000), ratio=st.floats(1 / 16, 16), semitones=st.floats(-24, 24),
+       quality=st.sampled_from(list(PRESETS)), channels=st.integers(1, 3))
+def test_length_is_exact_for_any_ratio_and_preset(frames, ratio, semitones, quality, channels):
+    audio = noise(frames / SR, SR, channels=channels, seed=frames)
+    out = stretch(audio, SR, ratio, semitones, quality=quality)
+    assert out.shape == (channels, output_length(frames, ratio))
+    assert out.dtype == np.float32 and out.flags.c_contiguous
+    assert np.isfinite(out).all()
+
+
+def test_varispeed_moves_pitch_with_speed(sine):
+    out = stretch(sine, SR, 1.5, varispeed=True)
+    assert out.shape[1] == output_length(sine.shape[1], 1.5)
+    assert abs(fit_tone(middle_half(out[0]), SR).cents_from(1500.0)) <= 0.05
+    with pytest.raises(InvalidInputError) as info:
+        stretch(sine, SR, 1.5, semitones=1, varispeed=True)
+    assert info.value.field == "semitones"
+
+
+def test_unity_is_a_copy_and_renders_repeat_byte_for_byte():
+    audio = noise(1.0, SR)
+    same = stretch(audio, SR)
+    assert same is not audio and same.tobytes() == audio.tobytes()
+    assert stretch(audio, SR, 0.9, 2).tobytes() == stretch(audio, SR, 0.9, 2).tobytes()
+
+
+def test_silence_stays_silent():
+    out = stretch(np.zeros((2, SR), dtype=np.float32), SR, 0.7, 5)
+    assert out.shape == (2, output_length(SR, 0.7)) and not out.any()
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    ({"ratio": 0.0}, "ratio"), ({"ratio": float("nan")}, "ratio"), ({"ratio": 100.0}, "ratio"),
+    ({"semitones": float("inf")}, "semitones"), ({"semitones": 60.0}, "semitones"),
+    ({"quality": "best"}, "quality"), ({"ratio": "2"}, "ratio"),
+])
+def test_bad_settings_name_their_field(kwargs, field):
+    with pytest.raises(InvalidInputError) as info:
+        stretch(np.zeros((1, 100), np.float32), SR, **kwargs)
+    assert info.value.field == field
