@@ -140,3 +140,15 @@ def test_bad_settings_name_their_field(kwargs, field):
     with pytest.raises(InvalidInputError) as info:
         stretch(np.zeros((1, 100), np.float32), SR, **kwargs)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("ratio,semitones", [(0.5, 0), (0.8, 0), (1.25, 0), (2.0, 0), (1.0, 5)])
+def test_edges_reproduce_the_source_so_clips_do_not_click(ratio, semitones):
+    audio = tone(440, 1.5, SR, amplitude=0.5, phase=0.3)
+    out = stretch(audio, SR, ratio, semitones)
+    if semitones == 0:
+        np.testing.assert_allclose(out[0, :1000], audio[0, :1000], atol=1e-5)
+        np.testing.assert_allclose(out[0, -1000:], audio[0, -1000:], atol=1e-5)
+    else:
+        assert abs(out[0, 0] - audio[0, 0]) < 0.02
+    assert fit_tone(out[0], SR).thd_n_db <= -40.0

@@ -11,7 +11,8 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
 3. Transients: onsets are detected by spectral flux and placed to the sample. Around each, the time map has
    slope 1 for a window's span on either side and the frames whose windows cover the onset keep their
    analysis phases, so the attack is reproduced as it was, at its exactly stretched time, with no pre-echo.
-   Between onsets the map is linear, so every onset lands at ``onset / ratio``.
+   Between onsets the map is linear, so every onset lands at ``onset / ratio``. The signal's start and end
+   are treated as onsets too, so a clip begins and ends exactly as its source does (no click at its edges).
 
 The presets trade window length and overlap for speed: ``draft`` 2048/512, ``standard`` 4096/1024,
 ``high`` 4096/512 (frames/hop).
@@ -133,25 +134,35 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.unique(np.asarray(onsets, dtype=np.int64))
 
 
-def time_map(onsets: np.ndarray, in_frames: int, out_frames: int, stretch: float, n_fft: int, hop: int):
-    """Anchors ``(output frame, input frame)`` of a piecewise-linear map with slope 1 around onsets.
+def time_map(
+    onsets: np.ndarray, in_frames: int, out_frames: int, stretch: float, n_fft: int, hop: int
+) -> tuple[np.ndarray, list[int]]:
+    """Anchors ``(output frame, input frame)`` of a piecewise-linear map, and the onsets it keeps.
 
-    An onset ``t`` maps to ``t / stretch``; its zone spans a window and a hop either side. Zones too close
-    to their neighbours for the map between them to keep a slope within [stretch / 2, 2 stretch] are
-    dropped (the onset is then stretched like the rest).
+    The map has slope 1 in a zone of a window and a hop either side of the signal's start and end (so
+    both are reproduced as they are, with no click or fade) and of each kept onset ``t``, which lands at
+    ``t / stretch``. Between zones it is linear; a signal too short for the start and end zones is mapped
+    linearly throughout. An onset whose zone sits too close to its neighbours for the map between
+    them to keep a slope within [stretch / 2, 2 stretch] is dropped and stretched like the rest.
     """
     reach = n_fft // 2 + hop
-    anchors = [(0.0, 0.0)]
+    anchors = [(-float(reach), -float(reach)), (float(reach), float(reach))]
+    kept = [0]
     for onset in onsets:
         out_at = onset / stretch
         zone = [(out_at - reach, onset - reach), (out_at + reach, onset + reach)]
         if _segment_ok(anchors[-1], zone[0], stretch, hop):
             anchors.extend(zone)
-    end = (float(out_frames), float(in_frames))
-    while len(anchors) > 1 and not _segment_ok(anchors[-1], end, stretch, hop):
+            kept.append(int(onset))
+    end = [(float(out_frames - reach), float(in_frames - reach)), (float(out_frames + reach), float(in_frames + reach))]
+    while len(kept) > 1 and not _segment_ok(anchors[-1], end[0], stretch, hop):
         del anchors[-2:]
-    anchors.append(end)
-    return np.asarray(anchors, dtype=np.float64)
+        kept.pop()
+    if not _segment_ok(anchors[-1], end[0], stretch, hop):
+        return np.asarray([(0.0, 0.0), (float(out_frames), float(in_frames))]), []
+    anchors.extend(end)
+    kept.append(in_frames)
+    return np.asarray(anchors, dtype=np.float64), kept
 
 
 def _segment_ok(a: tuple[float, float], b: tuple[float, float], stretch: float, hop: int) -> bool:
@@ -181,16 +192,14 @@ def phase_vocoder(
     while hop > 64 and hop * stretch > n_fft:
         hop //= 2
     onsets = detect_onsets(audio, sample_rate) if preset.transients else np.zeros(0, dtype=np.int64)
-    anchors = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop)
+    anchors, kept = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop)
     first = -((n_fft // 2) // hop)
     last = (out_frames + n_fft // 2) // hop + 1
     out_centres = np.arange(first, last + 1, dtype=np.int64) * hop
     in_centres = _map(anchors, out_centres.astype(np.float64), stretch)
     resets = np.zeros(out_centres.shape[0], dtype=np.bool_)
-    for onset in onsets:
-        covering = np.abs(in_centres - onset) < n_fft // 2
-        if np.any(covering) and np.all(in_centres[covering] - out_centres[covering] == round(onset - onset / stretch)):
-            resets |= covering
+    for onset in kept:
+        resets |= np.abs(in_centres - onset) < n_fft // 2
     window64 = preset.windows()
     window = window64.astype(np.float32)
     scale = hop / float(np.sum(window64**2))
