@@ -54,7 +54,9 @@ def demo_timeline(sample_rate: int = DEMO_SAMPLE_RATE) -> Timeline:
     kick = Source(_kick(sample_rate), sample_rate, "kick")
     hat = Source(_hat(sample_rate, rng), sample_rate, "hat")
     swell = Source((0.3 * rng.standard_normal((2, at(2)))).astype(np.float32), sample_rate, "swell")
-    chords = [Source(_chord(sample_rate, hz, 8, bpm), sample_rate, f"chord {hz}") for hz in (220.0, 174.6, 261.6, 196.0)]
+    chords = [
+        Source(_chord(sample_rate, hz, 8, bpm), sample_rate, f"chord {hz}") for hz in (220.0, 174.6, 261.6, 196.0)
+    ]
     basses = [Source(_bass(sample_rate, hz, 2, bpm), sample_rate, f"bass {hz}") for hz in (55.0, 43.65, 65.4, 49.0)]
     beats = DEMO_BARS * 4
 

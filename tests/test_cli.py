@@ -88,7 +88,7 @@ def test_bad_input_exits_2_with_one_line_and_no_output(capsys, song, tmp_path, a
     junk = tmp_path / "junk.wav"
     junk.write_bytes(b"RIFF0000WAVEjunk" * 10)
     names = {"song": song, "out": tmp_path / "out.wav", "missing": tmp_path / "missing.wav", "junk": junk}
-    status, out, err = run(capsys, *(a.format(**names) for a in argv))
+    status, _, err = run(capsys, *(a.format(**names) for a in argv))
     assert status == 2
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "out.wav").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -82,7 +83,8 @@ def test_fade_out_mirrors_fade_in_and_reverse_commutes_with_fades(curve):
     source = Source(audio, SR)
     clip = Clip(source, 0, reverse=True, fade_out=Fade(1234, curve))
     unfaded = render(single(Clip(source, 0, reverse=True)))
-    np.testing.assert_allclose(render(single(clip)), apply_fades(unfaded, fade_out=Fade(1234, curve)), rtol=0, atol=1e-7)
+    faded = apply_fades(unfaded, fade_out=Fade(1234, curve))
+    np.testing.assert_allclose(render(single(clip)), faded, rtol=0, atol=1e-7)
 
 
 def test_fade_out_envelope_is_the_fade_in_envelope_reversed():
@@ -169,7 +171,8 @@ def test_clip_solo_sounds_that_clip_alone_even_on_a_muted_track():
 
 
 def test_solo_on_two_tracks_sounds_both():
-    timeline = build([(False, True), (False, True), (False, False)], [[(False, False)], [(False, False)], [(False, False)]])
+    plain = [(False, False)]
+    timeline = build([(False, True), (False, True), (False, False)], [plain, plain, plain])
     assert marks(timeline) == {0, 100}
 
 
@@ -223,7 +226,7 @@ def test_sub_ranges_tile_the_full_render():
     timeline = random_timeline(7)
     full = render(timeline)
     cut = [0, 1, 999, 17_000, 17_001, full.shape[1]]
-    pieces = [render(timeline, lo, hi) for lo, hi in zip(cut, cut[1:])]
+    pieces = [render(timeline, lo, hi) for lo, hi in itertools.pairwise(cut)]
     assert np.concatenate(pieces, axis=1).tobytes() == full.tobytes()
 
 

@@ -3,6 +3,8 @@
 Audio is float32, shape ``(channels, frames)``, C-contiguous, everywhere in the engine.
 """
 
+from mixdown.engine.loudness import LoudnessReport, measure_loudness
+from mixdown.engine.normalize import NormalizeResult, normalize_loudness, normalize_peak
 from mixdown.engine.ops import apply_fades, apply_gain, fade_envelope, reverse
 from mixdown.engine.pan import balance, mix_matrix, placement
 from mixdown.engine.render import DEFAULT_BLOCK_FRAMES, render, render_blocks
@@ -16,6 +18,8 @@ __all__ = [
     "Clip",
     "Fade",
     "FadeCurve",
+    "LoudnessReport",
+    "NormalizeResult",
     "Source",
     "Timeline",
     "Track",
@@ -23,7 +27,10 @@ __all__ = [
     "apply_gain",
     "balance",
     "fade_envelope",
+    "measure_loudness",
     "mix_matrix",
+    "normalize_loudness",
+    "normalize_peak",
     "output_length",
     "placement",
     "render",

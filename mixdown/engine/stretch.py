@@ -67,7 +67,7 @@ PRESETS = {
 
 def output_length(frames: int, ratio: float) -> int:
     """Frames a stretch of ``frames`` at speed ``ratio`` returns: ``round(frames / ratio)``."""
-    return int(math.floor(frames / ratio + 0.5))
+    return math.floor(frames / ratio + 0.5)
 
 
 def _check(ratio: float, semitones: float, quality: str) -> Preset:
@@ -98,8 +98,9 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """Onset positions (frames) by log-magnitude spectral flux, each placed where the attack reaches half
     its peak.
 
-    Only frames wholly inside the signal are compared, so its start and end are not onsets. A flux peak counts when it is the largest within 50 ms and exceeds both twice the local median and a
-    tenth of the largest flux in the signal, so steady tones and slow swells yield none.
+    Only frames wholly inside the signal are compared, so its start and end are not onsets. A flux peak
+    counts when it is the largest within 50 ms and exceeds twice the local median, a tenth of the largest
+    flux in the signal and an absolute floor, so steady tones, noise and slow swells yield none.
     """
     mono = audio.mean(axis=0)
     half_rate = 0.5 * (mono[0 : mono.shape[0] - 1 : 2] + mono[1::2])
@@ -216,7 +217,8 @@ def phase_vocoder(
         hi = min(lo + CHUNK_FRAMES, out_centres.shape[0])
         count = hi - lo
         chunk = frames[:, : 2 * count]
-        stretch_kernels.gather_frames(audio, np.concatenate((in_centres[lo:hi], in_centres[lo:hi] - hop)), window, chunk)
+        centres = np.concatenate((in_centres[lo:hi], in_centres[lo:hi] - hop))
+        stretch_kernels.gather_frames(audio, centres, window, chunk)
         spectra = scipy.fft.rfft(chunk, axis=2, workers=1)
         synth_chunk = synth[:, :count]
         stretch_kernels.lock_phases(

@@ -234,10 +234,7 @@ class Timeline:
         audible = []
         for t, track in enumerate(self.tracks):
             for c, clip in enumerate(track.clips):
-                if soloing:
-                    sounds = clip.solo or (track.solo and not clip.mute)
-                else:
-                    sounds = not (track.mute or clip.mute)
+                sounds = clip.solo or (track.solo and not clip.mute) if soloing else not (track.mute or clip.mute)
                 if sounds:
                     audible.append((t, c, clip))
         return audible
