@@ -147,33 +147,6 @@ def cmd_stretch(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from mixdown.demo import demo_timeline
-    from mixdown.engine import render
-    from mixdown.engine.normalize import normalize_loudness
-    from mixdown.formats import write
-
-    timeline = demo_timeline(args.sample_rate)
-    mix = render(timeline)
-    result = normalize_loudness(mix, timeline.sample_rate, args.lufs, -1.0)
-    write(args.output, result.audio, timeline.sample_rate, subtype=args.subtype)
-    figures = result.after.to_dict()
-    reply = {
-        "output": str(args.output),
-        "frames": int(result.audio.shape[1]),
-        "clips": sum(len(track.clips) for track in timeline.tracks),
-        "tracks": len(timeline.tracks),
-        "loudness": figures,
-    }
-    if args.json:
-        _print_json(reply)
-    else:
-        seconds = reply["frames"] / timeline.sample_rate
-        print(f"rendered {reply['clips']} clips on {reply['tracks']} tracks: {args.output} ({seconds:.2f} s)")
-        print("\n".join(_loudness_lines(figures)))
-    return 0
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixdown", description="Local, offline audio rendering engine.")
     parser.add_argument("--version", action="version", version=f"mixdown {__version__}")
@@ -208,13 +181,9 @@ def _parser() -> argparse.ArgumentParser:
     stretch.add_argument("--json", action="store_true", help="print the result as JSON")
     stretch.set_defaults(run=cmd_stretch)
 
-    demo = commands.add_parser("demo", help="render the bundled, synthesized demo arrangement")
-    demo.add_argument("-o", "--output", default="mixdown-demo.wav", help="file to write (default: %(default)s)")
-    demo.add_argument("--sample-rate", type=int, default=44_100, help="render rate in Hz (default: %(default)s)")
-    demo.add_argument("--lufs", type=_finite, default=-14.0, help="loudness target (default: %(default)s)")
-    demo.add_argument("--subtype", default="PCM_24", help="output encoding (default: %(default)s)")
-    demo.add_argument("--json", action="store_true", help="print the result as JSON")
-    demo.set_defaults(run=cmd_demo)
+    from mixdown.api_compat.twoshot.commands import add_commands as add_twoshot_commands
+
+    add_twoshot_commands(commands)
     return parser
 
 
@@ -225,12 +194,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except MixdownError as error:
+        on_error = getattr(args, "on_error", None)
+        if on_error:
+            on_error(args, error)
         print(f"mixdown {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(f"mixdown {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - the command line promises one line, never a traceback
+    except Exception as error:
         print(f"mixdown {args.command}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
 

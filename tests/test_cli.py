@@ -115,14 +115,18 @@ def test_stretch_by_bpm_writes_24_bit_at_exact_length(capsys, song, tmp_path):
     assert info.frames == reply["frames"] == round(288_000 / 1.25)
 
 
-def test_demo_renders_a_normalized_file(capsys, tmp_path):
+def test_demo_writes_library_project_and_render(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("MIXDOWN_HOME", str(tmp_path / "home"))
     target = tmp_path / "demo.wav"
     status, out, _ = run(capsys, "demo", "-o", str(target), "--json")
     assert status == 0
     reply = json.loads(out)
     assert soundfile.info(str(target)).frames == reply["frames"] == 44_100 * 16
-    assert reply["loudness"]["integrated_lufs"] == pytest.approx(-14, abs=0.1)
-    assert reply["loudness"]["true_peak_dbtp"] <= -1.0 + 0.05
+    assert json.loads((tmp_path / "demo-files" / "project.json").read_text())["tempo"] == 120.0
+    assert (tmp_path / "demo-files" / "library" / "library.json").is_file()
+    assert reply["status"] == "completed" and reply["jobId"].startswith("render-")
+    assert -30 < reply["loudness"]["integrated_lufs"] < -10
+    assert reply["loudness"]["true_peak_dbtp"] < 0
     first = target.read_bytes()
     run(capsys, "demo", "-o", str(target))
     assert target.read_bytes() == first

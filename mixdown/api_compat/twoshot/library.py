@@ -1,0 +1,123 @@
+"""A local sample library: the audio a TwoShot project refers to by ``audioId`` or ``sampleId``.
+
+A folder of audio files named ``<audioId>.<ext>``, plus an optional ``library.json`` mapping each
+``audioId`` to ``{"path", "bpm", "sampleId", "name"}`` (every key optional). A manifest path is resolved
+inside the folder; one that escapes it (``..``, an absolute path, a link out) is refused. Decoded audio is
+converted to the render rate once and shared by every clip that uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from mixdown.api_compat.twoshot.errors import TwoShotError
+from mixdown.api_compat.twoshot.models import AudioSource
+from mixdown.engine import Source, resample
+from mixdown.errors import MixdownError
+from mixdown.formats import read
+
+MANIFEST = "library.json"
+AUDIO_EXTENSIONS = ("wav", "flac", "aiff", "aif", "mp3", "ogg", "m4a", "aac", "wma", "wv", "opus", "caf", "w64")
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    audio_id: str
+    path: Path
+    bpm: float | None = None
+    sample_id: int | str | None = None
+    name: str | None = None
+
+
+class SampleLibrary:
+    """Resolves sources to files and decodes each file once per render rate."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise TwoShotError("NOT_FOUND", f"sample library folder {str(self.root)!r} does not exist",
+                               field="library")
+        self._real_root = self.root.resolve()
+        self.entries = self._read_manifest()
+        self._by_sample = {str(e.sample_id): e for e in self.entries.values() if e.sample_id is not None}
+        self._decoded: dict[tuple[str, int], Source] = {}
+
+    def _inside(self, candidate: Path, field: str) -> Path:
+        real = (self.root / candidate).resolve()
+        if not real.is_relative_to(self._real_root):
+            raise TwoShotError("VALIDATION_ERROR", f"path {str(candidate)!r} escapes the sample library",
+                               field=field)
+        return real
+
+    def _read_manifest(self) -> dict[str, LibraryEntry]:
+        path = self.root / MANIFEST
+        if not path.is_file():
+            return {}
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise TwoShotError("VALIDATION_ERROR", f"{MANIFEST} is not valid JSON: {error}", field=MANIFEST) from None
+        if not isinstance(raw, dict):
+            raise TwoShotError("VALIDATION_ERROR", "expected an object keyed by audioId", field=MANIFEST)
+        entries = {}
+        for audio_id, meta in raw.items():
+            field = f"{MANIFEST}[{audio_id!r}]"
+            if not isinstance(meta, dict):
+                raise TwoShotError("VALIDATION_ERROR", "expected an object", field=field)
+            bpm = meta.get("bpm")
+            if bpm is not None and (isinstance(bpm, bool) or not isinstance(bpm, (int, float))
+                                    or not math.isfinite(bpm) or bpm <= 0):
+                raise TwoShotError("VALIDATION_ERROR", f"bpm must be a positive number, got {bpm!r}",
+                                   field=f"{field}.bpm")
+            relative = meta.get("path")
+            if relative is not None and not isinstance(relative, str):
+                raise TwoShotError("VALIDATION_ERROR", "path must be a string", field=f"{field}.path")
+            location = self._inside(Path(relative), f"{field}.path") if relative else self._find(audio_id, field)
+            entries[audio_id] = LibraryEntry(audio_id, location, None if bpm is None else float(bpm),
+                                             meta.get("sampleId"), meta.get("name"))
+        return entries
+
+    def _find(self, audio_id: str, field: str) -> Path | None:
+        if not audio_id or "/" in audio_id or "\\" in audio_id or audio_id in (".", ".."):
+            raise TwoShotError("VALIDATION_ERROR", f"audioId {audio_id!r} is not a file name", field=field)
+        for extension in AUDIO_EXTENSIONS:
+            candidate = self.root / f"{audio_id}.{extension}"
+            if candidate.is_file():
+                return self._inside(candidate.relative_to(self.root), field)
+        return None
+
+    def entry(self, source: AudioSource, field: str) -> LibraryEntry:
+        """The library entry a clip's ``source`` names (``field`` is its path in the project)."""
+        if source.audioId is not None:
+            entry = self.entries.get(source.audioId)
+            if entry is None or entry.path is None:
+                path = self._find(source.audioId, f"{field}.audioId")
+                if path is None:
+                    raise TwoShotError("NOT_FOUND", f"audio {source.audioId!r} is not in the sample library",
+                                       field=f"{field}.audioId")
+                entry = LibraryEntry(source.audioId, path, entry.bpm if entry else None,
+                                     entry.sample_id if entry else None, entry.name if entry else None)
+            return entry
+        entry = self._by_sample.get(str(source.sampleId))
+        if entry is None or entry.path is None:
+            raise TwoShotError("NOT_FOUND", f"sample {source.sampleId!r} is not in the sample library manifest",
+                               field=f"{field}.sampleId")
+        return entry
+
+    def load(self, entry: LibraryEntry, sample_rate: int, field: str) -> Source:
+        """Decoded audio of ``entry`` at ``sample_rate`` (converted with soxr once, then shared)."""
+        key = (entry.audio_id, sample_rate)
+        if key not in self._decoded:
+            try:
+                audio, rate = read(entry.path)
+            except MixdownError as error:
+                raise TwoShotError("VALIDATION_ERROR", error.message, field=field) from None
+            if audio.shape[1] == 0:
+                raise TwoShotError("VALIDATION_ERROR", f"audio {entry.audio_id!r} is empty", field=field)
+            if rate != sample_rate:
+                audio = resample(audio, rate, sample_rate)
+            self._decoded[key] = Source(audio, sample_rate, entry.audio_id)
+        return self._decoded[key]

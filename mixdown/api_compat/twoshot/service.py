@@ -1,0 +1,173 @@
+"""Render a TwoShot project document end to end: validate, translate, render, encode, record the job."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from mixdown.api_compat.twoshot.errors import TwoShotError, from_mixdown, from_validation
+from mixdown.api_compat.twoshot.jobs import JobRegistry, reply
+from mixdown.api_compat.twoshot.library import SampleLibrary
+from mixdown.api_compat.twoshot.models import Project, RenderRequest
+from mixdown.api_compat.twoshot.translate import QUALITY, RenderPlan, translate
+from mixdown.engine import Source, render_blocks
+from mixdown.errors import MixdownError
+from mixdown.formats import write_blocks
+
+#: Output formats a render writes while it streams, and the container each names.
+STREAMED_FORMATS = {"wav": "WAV", "flac": "FLAC", "aiff": "AIFF", "aif": "AIFF", "w64": "W64", "caf": "CAF"}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RenderDocument:
+    project: Project
+    request: RenderRequest
+
+
+def parse_document(document: object) -> RenderDocument:
+    """A bare project, or ``{"project": {...}, "render": {...}}``, validated."""
+    if not isinstance(document, dict):
+        raise TwoShotError("VALIDATION_ERROR", "expected a JSON object", field="project")
+    wrapped = isinstance(document.get("project"), dict) and "tracks" not in document
+    project_json = document["project"] if wrapped else document
+    render_json = document.get("render", {}) if wrapped else {}
+    try:
+        project = Project.model_validate(project_json)
+    except ValidationError as error:
+        raise from_validation(error, "project" if wrapped else "") from None
+    if not isinstance(render_json, dict):
+        raise TwoShotError("VALIDATION_ERROR", "expected an object", field="render")
+    try:
+        request = RenderRequest.model_validate(render_json)
+    except ValidationError as error:
+        raise from_validation(error, "render") from None
+    return RenderDocument(project, request)
+
+
+def load_document(path: str | Path) -> object:
+    path = Path(path)
+    if not path.is_file():
+        raise TwoShotError("NOT_FOUND", f"no such project file: {str(path)!r}", field="project")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise TwoShotError("VALIDATION_ERROR", f"malformed JSON: {error}", field="project") from None
+
+
+def _format_of(output: Path, requested: str | None) -> str:
+    """The requested format, else the output's extension; the two must agree when both are given."""
+    extension = output.suffix.lstrip(".").lower()
+    name = (requested or extension or "wav").lower()
+    if name not in STREAMED_FORMATS:
+        allowed = ", ".join(sorted(STREAMED_FORMATS))
+        raise TwoShotError("VALIDATION_ERROR", f"format {name!r} is not one of {allowed}", field="format")
+    if extension and STREAMED_FORMATS.get(extension) != STREAMED_FORMATS[name]:
+        raise TwoShotError("VALIDATION_ERROR", f"format {name!r} does not match the output name {output.name!r}",
+                           field="format")
+    return name
+
+
+def _detector() -> Callable[[Source], float | None]:
+    def detect(source: Source) -> float | None:
+        from mixdown.api_compat.twoshot.bpm import detect_bpm
+
+        try:
+            return detect_bpm(source.audio, source.sample_rate).bpm
+        except MixdownError:
+            return None
+
+    return detect
+
+
+def _counted(blocks: Iterator[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
+    done = 0
+    for block in blocks:
+        yield block
+        done += block.shape[1]
+        if progress:
+            progress(done, total)
+
+
+def render_document(
+    document: object,
+    library: str | Path,
+    output: str | Path,
+    *,
+    format: str | None = None,
+    quality: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    sample_rate: int | None = None,
+    varispeed: bool = False,
+    jobs: JobRegistry | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Render ``document`` to ``output``; returns the reply plus what was written.
+
+    Options given here override the document's render body. Raises :class:`TwoShotError` (with its
+    error body) for bad input; the job, when a registry is given, is recorded as failed.
+    """
+    overrides = {"format": format, "quality": quality, "startTime": start, "endTime": end, "sampleRate": sample_rate}
+    if isinstance(document, dict) and isinstance(document.get("project"), dict) and "tracks" not in document:
+        body = {**document, "render": {**(document.get("render") or {}),
+                                       **{k: v for k, v in overrides.items() if v is not None}}}
+    else:
+        body = {"project": document, "render": {k: v for k, v in overrides.items() if v is not None}}
+    parsed = parse_document(body)
+    output = Path(output)
+    fmt = _format_of(output, parsed.request.format if "format" in parsed.request.model_fields_set else None)
+    plan = _plan(parsed, library, varispeed)
+    record = jobs.start(plan.seconds, {"output": str(output), "format": fmt, "quality": parsed.request.quality}) \
+        if jobs else None
+    began = time.perf_counter()
+    try:
+        frames = _encode(plan, output, fmt, parsed.request.quality, progress)
+    except MixdownError as error:
+        failure = from_mixdown(error)
+        if record:
+            jobs.fail(record, failure.body())
+        raise failure from None
+    except BaseException as error:
+        if record:
+            jobs.fail(record, TwoShotError("INTERNAL_ERROR", f"{type(error).__name__}: {error}").body())
+        raise
+    details = {
+        "output": str(output),
+        "format": fmt,
+        "quality": parsed.request.quality,
+        "sampleRate": plan.timeline.sample_rate,
+        "frames": frames,
+        "duration": frames / plan.timeline.sample_rate,
+        "clips": plan.clip_count,
+        "renderSeconds": round(time.perf_counter() - began, 3),
+    }
+    if record:
+        record = jobs.finish(record, **details)
+        return {**reply(record), **details}
+    return {"jobId": None, "status": "completed", "estimatedCompletion": None, **details}
+
+
+def _plan(parsed: RenderDocument, library: str | Path, varispeed: bool) -> RenderPlan:
+    try:
+        return translate(parsed.project, SampleLibrary(library), parsed.request, detect_bpm=_detector(),
+                         varispeed=varispeed)
+    except TwoShotError:
+        raise
+    except MixdownError as error:
+        raise from_mixdown(error) from None
+
+
+def _encode(plan: RenderPlan, output: Path, fmt: str, quality: str, progress: Progress | None) -> int:
+    blocks = render_blocks(plan.timeline, plan.start, plan.end)
+    return write_blocks(
+        output, _counted(blocks, plan.frames, progress), plan.timeline.sample_rate, plan.timeline.channels,
+        subtype=QUALITY[quality]["pcm"], container=STREAMED_FORMATS[fmt],
+    )
