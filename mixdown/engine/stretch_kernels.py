@@ -7,6 +7,7 @@ import math
 import numba
 import numpy as np
 
+
 @numba.njit(cache=True)
 def _multiply_into(dst: np.ndarray, src: np.ndarray, weights: np.ndarray) -> None:
     for j in range(dst.shape[0]):
