@@ -36,9 +36,9 @@ class TwoShotError(MixdownError):
         }
 
 
-def field_path(location: tuple, prefix: str = "") -> str:
+def field_path(location: tuple) -> str:
     """``("tracks", 2, "clips", 5, "speed")`` -> ``"tracks[2].clips[5].speed"``."""
-    text = prefix
+    text = ""
     for part in location:
         if isinstance(part, int):
             text += f"[{part}]"
@@ -47,11 +47,11 @@ def field_path(location: tuple, prefix: str = "") -> str:
     return text
 
 
-def from_validation(error: ValidationError, prefix: str = "") -> TwoShotError:
+def from_validation(error: ValidationError) -> TwoShotError:
     """The first failure of a pydantic validation, as a VALIDATION_ERROR naming its field path."""
     first = error.errors(include_url=False)[0]
     message = first["msg"].removeprefix("Value error, ")
-    return TwoShotError("VALIDATION_ERROR", message, field=field_path(first["loc"], prefix) or prefix or None)
+    return TwoShotError("VALIDATION_ERROR", message, field=field_path(first["loc"]) or None)
 
 
 def from_mixdown(error: MixdownError, field: str | None = None) -> TwoShotError:

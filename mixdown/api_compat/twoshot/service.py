@@ -33,7 +33,11 @@ class RenderDocument:
 
 
 def parse_document(document: object) -> RenderDocument:
-    """A bare project, or ``{"project": {...}, "render": {...}}``, validated."""
+    """A bare project, or ``{"project": {...}, "render": {...}}``, validated.
+
+    Field paths in errors are relative to the project (``tracks[2].clips[5].speed``) or to the render body
+    (``endTime``), as they would be in TwoShot's own API where each is a request body of its own.
+    """
     if not isinstance(document, dict):
         raise TwoShotError("VALIDATION_ERROR", "expected a JSON object", field="project")
     wrapped = isinstance(document.get("project"), dict) and "tracks" not in document
@@ -42,13 +46,13 @@ def parse_document(document: object) -> RenderDocument:
     try:
         project = Project.model_validate(project_json)
     except ValidationError as error:
-        raise from_validation(error, "project" if wrapped else "") from None
+        raise from_validation(error) from None
     if not isinstance(render_json, dict):
         raise TwoShotError("VALIDATION_ERROR", "expected an object", field="render")
     try:
         request = RenderRequest.model_validate(render_json)
     except ValidationError as error:
-        raise from_validation(error, "render") from None
+        raise from_validation(error) from None
     return RenderDocument(project, request)
 
 
