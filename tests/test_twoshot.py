@@ -58,7 +58,7 @@ def track(tid, *clips, **fields):
 def render(tmp_path, library, document, name="out.wav", **options):
     output = tmp_path / name
     reply = render_document(document, library, output, **options)
-    audio, rate = read(output)
+    audio, _ = read(output)
     assert audio.shape[1] == reply["frames"]
     return audio, reply
 
@@ -93,8 +93,8 @@ def test_auto_loop_rounds_the_span_up_to_whole_bars(tmp_path, library):
 def test_auto_loop_ignores_float_noise_past_a_bar(tmp_path, library):
     noisy = clip("a", "tone", 0.0, cutStart=0.0, cutEnd=2.0 + 0.004 * 0.5)
     document = project(track("t", noisy, loopEvery="auto"), playHead={"end": 12.0})
-    from mixdown.api_compat.twoshot.translate import translate
     from mixdown.api_compat.twoshot.library import SampleLibrary
+    from mixdown.api_compat.twoshot.translate import translate
 
     parsed = parse_document(document)
     plan = translate(parsed.project, SampleLibrary(library), parsed.request, detect_bpm=lambda s: None)
