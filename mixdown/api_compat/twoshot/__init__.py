@@ -1,0 +1,1 @@
+"""TwoShot adapter: project JSON, sample library, render requests and replies."""
