@@ -4,6 +4,7 @@ Audio is float32, shape ``(channels, frames)``, C-contiguous, everywhere in the 
 """
 
 from mixdown.engine.loudness import LoudnessReport, measure_loudness
+from mixdown.engine.materials import MaterialCache
 from mixdown.engine.normalize import NormalizeResult, normalize_loudness, normalize_peak
 from mixdown.engine.ops import apply_fades, apply_gain, fade_envelope, reverse
 from mixdown.engine.pan import balance, mix_matrix, placement
@@ -19,6 +20,7 @@ __all__ = [
     "Fade",
     "FadeCurve",
     "LoudnessReport",
+    "MaterialCache",
     "NormalizeResult",
     "Source",
     "Timeline",

@@ -38,38 +38,41 @@ class Treatment:
 
     @property
     def key(self) -> tuple:
-        return (id(self.source), self.start, self.end, self.reverse, self.ratio, self.semitones)
+        """Identifies the material; holds the source itself (compared by identity), which also keeps it
+        alive while its material is cached, so a key can never be confused with a later source's."""
+        return (self.source, self.start, self.end, self.reverse, self.ratio, self.semitones)
 
 
 class MaterialCache:
-    """Reference-counted treated audio with an LRU pool of released arrays up to ``pool_bytes``."""
+    """Reference-counted treated audio with an LRU pool of released arrays up to ``pool_bytes``.
 
-    def __init__(self, sample_rate: int, quality: str, varispeed: bool, pool_bytes: int = DEFAULT_POOL_BYTES):
-        self.sample_rate = sample_rate
-        self.quality = quality
-        self.varispeed = varispeed
+    One cache may serve many renders (a batch worker keeps one for its whole life): materials are keyed by
+    treatment, stretch quality and varispeed.
+    """
+
+    def __init__(self, pool_bytes: int = DEFAULT_POOL_BYTES):
         self.pool_bytes = pool_bytes
         self._held: dict[tuple, list] = {}
         self._pool: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._pool_size = 0
         self.computed = 0
 
-    def acquire(self, treatment: Treatment) -> np.ndarray:
-        key = treatment.key
+    def acquire(self, treatment: Treatment, quality: str, varispeed: bool) -> np.ndarray:
+        key = (*treatment.key, quality, varispeed)
         held = self._held.get(key)
         if held is not None:
             held[1] += 1
             return held[0]
         material = self._pool.pop(key, None)
         if material is None:
-            material = self._compute(treatment)
+            material = self._compute(treatment, quality, varispeed)
         else:
             self._pool_size -= material.nbytes
         self._held[key] = [material, 1]
         return material
 
-    def release(self, treatment: Treatment) -> None:
-        key = treatment.key
+    def release(self, treatment: Treatment, quality: str, varispeed: bool) -> None:
+        key = (*treatment.key, quality, varispeed)
         held = self._held[key]
         held[1] -= 1
         if held[1] > 0:
@@ -84,12 +87,12 @@ class MaterialCache:
             _, evicted = self._pool.popitem(last=False)
             self._pool_size -= evicted.nbytes
 
-    def _compute(self, treatment: Treatment) -> np.ndarray:
+    def _compute(self, treatment: Treatment, quality: str, varispeed: bool) -> np.ndarray:
         self.computed += 1
         segment = treatment.source.audio[:, treatment.start : treatment.end]
         if treatment.reverse:
             segment = segment[:, ::-1]
-        out = stretch(segment, self.sample_rate, treatment.ratio, treatment.semitones, quality=self.quality,
-                      varispeed=self.varispeed)
+        out = stretch(segment, treatment.source.sample_rate, treatment.ratio, treatment.semitones, quality=quality,
+                      varispeed=varispeed)
         out.flags.writeable = False
         return out

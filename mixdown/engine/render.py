@@ -133,39 +133,52 @@ def mix_into(bus: np.ndarray, bus_start: int, clip: PlacedClip) -> None:
 
 
 def render_blocks(
-    timeline: Timeline, start: int = 0, end: int | None = None, *, block_frames: int = DEFAULT_BLOCK_FRAMES
+    timeline: Timeline,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    block_frames: int = DEFAULT_BLOCK_FRAMES,
+    materials: MaterialCache | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield ``[start, end)`` of the mix as float32 ``(channels, n)`` blocks of ``block_frames`` frames.
 
     ``end=None`` renders to the end of the last sounding clip. Each block is a new array. Raises
     :class:`InvalidInputError` for a bad range or settings, before any audio is produced. Clips with a
-    speed ratio or pitch offset are stretched when the sweep reaches them, once per distinct treatment.
+    speed ratio or pitch offset are stretched when the sweep reaches them, once per distinct treatment;
+    pass a ``materials`` cache to share stretched audio across renders.
     """
     start, end = _check_range(timeline, start, end)
     if isinstance(block_frames, bool) or not isinstance(block_frames, (int, np.integer)) or block_frames < 1:
         raise InvalidInputError(f"must be a positive whole number, got {block_frames!r}", field="block_frames")
     placed = plan(timeline)
-    return _sweep(placed, _materials(timeline), timeline.channels, start, end, int(block_frames))
+    return _sweep(placed, _materials(timeline, materials), timeline.channels, start, end, int(block_frames))
 
 
-def _materials(timeline: Timeline) -> MaterialCache:
-    return MaterialCache(timeline.sample_rate, timeline.stretch_quality, timeline.varispeed)
+@dataclass
+class _Materials:
+    """The render's view of a material cache: the timeline's stretch settings applied to every lookup."""
+
+    cache: MaterialCache
+    quality: str
+    varispeed: bool
+
+    def enter(self, clip: PlacedClip) -> None:
+        if clip.treatment is not None:
+            clip.material = self.cache.acquire(clip.treatment, self.quality, self.varispeed)
+
+    def leave(self, clip: PlacedClip) -> None:
+        if clip.treatment is not None:
+            self.cache.release(clip.treatment, self.quality, self.varispeed)
+            clip.material = None
 
 
-def _enter(clip: PlacedClip, materials: MaterialCache) -> None:
-    if clip.treatment is not None:
-        clip.material = materials.acquire(clip.treatment)
-
-
-def _leave(clip: PlacedClip, materials: MaterialCache) -> None:
-    if clip.treatment is not None:
-        materials.release(clip.treatment)
-        clip.material = None
+def _materials(timeline: Timeline, cache: MaterialCache | None) -> _Materials:
+    return _Materials(cache or MaterialCache(), timeline.stretch_quality, timeline.varispeed)
 
 
 def _sweep(
     placed: list[PlacedClip],
-    materials: MaterialCache,
+    materials: _Materials,
     channels: int,
     start: int,
     end: int,
@@ -178,14 +191,14 @@ def _sweep(
     active = [p for p in placed[:next_clip] if p.end > start]
     active.sort(key=lambda p: p.order)
     for clip in active:
-        _enter(clip, materials)
+        materials.enter(clip)
     orders = [p.order for p in active]
     for block_start in range(start, end, block):
         block_end = min(block_start + block, end)
         while next_clip < len(placed) and placed[next_clip].start < block_end:
             entering = placed[next_clip]
             next_clip += 1
-            _enter(entering, materials)
+            materials.enter(entering)
             slot = bisect.bisect_left(orders, entering.order)
             active.insert(slot, entering)
             orders.insert(slot, entering.order)
@@ -198,13 +211,15 @@ def _sweep(
         if any(p.end <= block_end for p in active):
             for clip in active:
                 if clip.end <= block_end:
-                    _leave(clip, materials)
+                    materials.leave(clip)
             active = [p for p in active if p.end > block_end]
             orders = [p.order for p in active]
         yield bus
 
 
-def render(timeline: Timeline, start: int = 0, end: int | None = None) -> np.ndarray:
+def render(
+    timeline: Timeline, start: int = 0, end: int | None = None, *, materials: MaterialCache | None = None
+) -> np.ndarray:
     """Render ``[start, end)`` of ``timeline``: exactly ``end - start`` frames, float32 ``(channels, n)``.
 
     ``end=None`` renders to the end of the last sounding clip. The work is the streaming sweep writing
@@ -213,6 +228,7 @@ def render(timeline: Timeline, start: int = 0, end: int | None = None) -> np.nda
     start, end = _check_range(timeline, start, end)
     placed = plan(timeline)
     out = np.zeros((timeline.channels, end - start), dtype=np.float32)
-    for _ in _sweep(placed, _materials(timeline), timeline.channels, start, end, DEFAULT_BLOCK_FRAMES, out):
+    for _ in _sweep(placed, _materials(timeline, materials), timeline.channels, start, end, DEFAULT_BLOCK_FRAMES,
+                    out):
         pass
     return out

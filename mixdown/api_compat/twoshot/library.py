@@ -3,7 +3,8 @@
 A folder of audio files named ``<audioId>.<ext>``, plus an optional ``library.json`` mapping each
 ``audioId`` to ``{"path", "bpm", "sampleId", "name"}`` (every key optional). A manifest path is resolved
 inside the folder; one that escapes it (``..``, an absolute path, a link out) is refused. Decoded audio is
-converted to the render rate once and shared by every clip that uses it.
+converted to the render rate once and shared by every clip that uses it (and, through a shared
+:class:`~mixdown.api_compat.sources.SourceCache`, by every render of a batch worker).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from mixdown.api_compat.sources import SourceCache
 from mixdown.api_compat.twoshot.errors import TwoShotError
 from mixdown.api_compat.twoshot.models import AudioSource
-from mixdown.engine import Source, resample
+from mixdown.engine import Source
 from mixdown.errors import MixdownError
-from mixdown.formats import read
 
 MANIFEST = "library.json"
 AUDIO_EXTENSIONS = ("wav", "flac", "aiff", "aif", "mp3", "ogg", "m4a", "aac", "wma", "wv", "opus", "caf", "w64")
@@ -35,15 +36,15 @@ class LibraryEntry:
 class SampleLibrary:
     """Resolves sources to files and decodes each file once per render rate."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, sources: SourceCache | None = None) -> None:
         self.root = Path(root)
+        self.sources = sources or SourceCache()
         if not self.root.is_dir():
             raise TwoShotError("NOT_FOUND", f"sample library folder {str(self.root)!r} does not exist",
                                field="library")
         self._real_root = self.root.resolve()
         self.entries = self._read_manifest()
         self._by_sample = {str(e.sample_id): e for e in self.entries.values() if e.sample_id is not None}
-        self._decoded: dict[tuple[str, int], Source] = {}
 
     def _inside(self, candidate: Path, field: str) -> Path:
         real = (self.root / candidate).resolve()
@@ -109,15 +110,10 @@ class SampleLibrary:
 
     def load(self, entry: LibraryEntry, sample_rate: int, field: str) -> Source:
         """Decoded audio of ``entry`` at ``sample_rate`` (converted with soxr once, then shared)."""
-        key = (entry.audio_id, sample_rate)
-        if key not in self._decoded:
-            try:
-                audio, rate = read(entry.path)
-            except MixdownError as error:
-                raise TwoShotError("VALIDATION_ERROR", error.message, field=field) from None
-            if audio.shape[1] == 0:
-                raise TwoShotError("VALIDATION_ERROR", f"audio {entry.audio_id!r} is empty", field=field)
-            if rate != sample_rate:
-                audio = resample(audio, rate, sample_rate)
-            self._decoded[key] = Source(audio, sample_rate, entry.audio_id)
-        return self._decoded[key]
+        try:
+            source = self.sources.get(entry.path, sample_rate, entry.audio_id)
+        except MixdownError as error:
+            raise TwoShotError("VALIDATION_ERROR", error.message, field=field) from None
+        if source.frames == 0:
+            raise TwoShotError("VALIDATION_ERROR", f"audio {entry.audio_id!r} is empty", field=field)
+        return source

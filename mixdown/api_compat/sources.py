@@ -1,0 +1,52 @@
+"""Decoded audio shared across renders: content-addressed by the file's hash and the render rate.
+
+A batch worker keeps one :class:`SourceCache` for its whole life, so a sample used by a thousand projects is
+decoded (and resampled) once per rate; two copies of the same file under different names count once. The
+cache holds at most ``max_bytes`` of decoded audio, dropping the least recently used first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from pathlib import Path
+
+from mixdown.engine import Source, resample
+from mixdown.formats import read
+
+DEFAULT_MAX_BYTES = 1024 * 1024 * 1024
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class SourceCache:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[str, int], Source] = OrderedDict()
+        self._size = 0
+        self.decoded = 0
+
+    def get(self, path: Path, sample_rate: int, name: str) -> Source:
+        """``path`` decoded at ``sample_rate`` (raises :class:`~mixdown.errors.AudioReadError` as ``read``)."""
+        key = (file_digest(path), sample_rate)
+        source = self._entries.get(key)
+        if source is not None:
+            self._entries.move_to_end(key)
+            return source
+        audio, rate = read(path)
+        if audio.shape[1] and rate != sample_rate:
+            audio = resample(audio, rate, sample_rate)
+        source = Source(audio, sample_rate, name)
+        self.decoded += 1
+        self._entries[key] = source
+        self._size += source.audio.nbytes
+        while self._size > self.max_bytes and len(self._entries) > 1:
+            _, dropped = self._entries.popitem(last=False)
+            self._size -= dropped.audio.nbytes
+        return source
