@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from mixdown.api_compat.sources import SourceCache
 from mixdown.api_compat.twoshot.errors import TwoShotError, from_mixdown, from_validation
 from mixdown.api_compat.twoshot.jobs import JobRegistry, reply
 from mixdown.api_compat.twoshot.library import SampleLibrary
 from mixdown.api_compat.twoshot.models import Project, RenderRequest
 from mixdown.api_compat.twoshot.translate import QUALITY, RenderPlan, translate
-from mixdown.engine import Source, render_blocks
+from mixdown.engine import MaterialCache, Source, render_blocks
 from mixdown.errors import MixdownError
 from mixdown.formats import write_blocks
 
@@ -113,6 +114,8 @@ def render_document(
     varispeed: bool = False,
     jobs: JobRegistry | None = None,
     progress: Progress | None = None,
+    sources: SourceCache | None = None,
+    materials: MaterialCache | None = None,
 ) -> dict:
     """Render ``document`` to ``output``; returns the reply plus what was written.
 
@@ -128,12 +131,12 @@ def render_document(
     parsed = parse_document(body)
     output = Path(output)
     fmt = _format_of(output, parsed.request.format if "format" in parsed.request.model_fields_set else None)
-    plan = _plan(parsed, library, varispeed)
+    plan = _plan(parsed, SampleLibrary(library, sources), varispeed)
     record = jobs.start(plan.seconds, {"output": str(output), "format": fmt, "quality": parsed.request.quality}) \
         if jobs else None
     began = time.perf_counter()
     try:
-        frames = _encode(plan, output, fmt, parsed.request.quality, progress)
+        frames = _encode(plan, output, fmt, parsed.request.quality, progress, materials)
     except MixdownError as error:
         failure = from_mixdown(error)
         if record:
@@ -159,9 +162,9 @@ def render_document(
     return {"jobId": None, "status": "completed", "estimatedCompletion": None, **details}
 
 
-def _plan(parsed: RenderDocument, library: str | Path, varispeed: bool) -> RenderPlan:
+def _plan(parsed: RenderDocument, library: SampleLibrary, varispeed: bool) -> RenderPlan:
     try:
-        return translate(parsed.project, SampleLibrary(library), parsed.request, detect_bpm=_detector(),
+        return translate(parsed.project, library, parsed.request, detect_bpm=_detector(),
                          varispeed=varispeed)
     except TwoShotError:
         raise
@@ -169,8 +172,9 @@ def _plan(parsed: RenderDocument, library: str | Path, varispeed: bool) -> Rende
         raise from_mixdown(error) from None
 
 
-def _encode(plan: RenderPlan, output: Path, fmt: str, quality: str, progress: Progress | None) -> int:
-    blocks = render_blocks(plan.timeline, plan.start, plan.end)
+def _encode(plan: RenderPlan, output: Path, fmt: str, quality: str, progress: Progress | None,
+            materials: MaterialCache | None) -> int:
+    blocks = render_blocks(plan.timeline, plan.start, plan.end, materials=materials)
     return write_blocks(
         output, _counted(blocks, plan.frames, progress), plan.timeline.sample_rate, plan.timeline.channels,
         subtype=QUALITY[quality]["pcm"], container=STREAMED_FORMATS[fmt],
