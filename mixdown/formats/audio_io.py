@@ -1,7 +1,8 @@
 """Read and write audio files through soundfile (libsndfile): WAV, AIFF, FLAC and the rest of its family.
 
-Reads return float32 ``(channels, frames)`` and the rate. Writes are atomic and never wrap: float samples
-are clipped to [-1, 1] before an integer encoding.
+Reads return float32 ``(channels, frames)`` and the rate; what libsndfile does not recognise (m4a/aac,
+wma, WavPack, 20-bit FLAC, mp2) is decoded by FFmpeg through PyAV (:mod:`mixdown.formats.decode`). Writes
+are atomic and never wrap: float samples are clipped to [-1, 1] before an integer encoding.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ import soundfile
 from mixdown.engine.audio import as_audio, check_sample_rate
 from mixdown.errors import AudioReadError, InvalidInputError, OutputError
 from mixdown.formats.atomic import atomic_path
+from mixdown.formats.decode import decode_file
 from mixdown.formats.truncation import missing_bytes
+
+#: libsndfile error codes that mean "not a format I read" (unrecognised, unimplemented): FFmpeg gets a try.
+NOT_FOR_LIBSNDFILE = (1, 18)
+
+#: libsndfile formats whose header frame count is an estimate (MPEG audio without an info frame).
+ESTIMATED_LENGTH = ("MP3",)
 
 #: Encoding written when the caller names none: the format's own best integer depth.
 DEFAULT_SUBTYPES = {"WAV": "PCM_24", "AIFF": "PCM_24", "FLAC": "PCM_24", "W64": "PCM_24", "CAF": "PCM_24"}
@@ -24,6 +32,10 @@ DEFAULT_SUBTYPES = {"WAV": "PCM_24", "AIFF": "PCM_24", "FLAC": "PCM_24", "W64": 
 
 def read(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """Decode ``path`` to float32 ``(channels, frames)`` and its sample rate.
+
+    libsndfile reads the PCM family, FLAC up to 24 bits, Ogg Vorbis and Opus, and MP3 (trimmed by its
+    LAME tag); FFmpeg reads m4a/aac (cut to the duration the container states), wma, wv, mp2 and
+    20-bit FLAC.
 
     Raises
     ------
@@ -38,10 +50,15 @@ def read(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         raise AudioReadError(f"{str(path)!r} is truncated: {shortfall} bytes of audio data are missing", field="path")
     try:
         with soundfile.SoundFile(path) as handle:
-            expected = handle.frames
             rate = handle.samplerate
             data = handle.read(dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
+            expected = data.shape[0] if handle.format in ESTIMATED_LENGTH else handle.frames
+    except soundfile.LibsndfileError as error:
+        if error.code not in NOT_FOR_LIBSNDFILE:
+            raise AudioReadError(f"cannot decode {str(path)!r}: {error}", field="path") from None
+        decoded = decode_file(path)
+        data, expected, rate = decoded.audio.T, decoded.audio.shape[1], decoded.sample_rate
+    except (RuntimeError, TypeError) as error:
         raise AudioReadError(f"cannot decode {str(path)!r}: {error}", field="path") from None
     if data.shape[0] != expected:
         raise AudioReadError(

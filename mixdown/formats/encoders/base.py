@@ -1,0 +1,58 @@
+"""What every encoder is: a sink for float32 ``(channels, n)`` blocks that becomes one file on ``finish``."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from mixdown.formats.table import FormatSpec
+
+
+class Encoder(abc.ABC):
+    """Writes one file at ``path`` from blocks given in order; used as a context manager.
+
+    Leaving the ``with`` block normally finishes the file; leaving it by an exception releases the
+    encoder without finishing (the caller's atomic write then removes the partial file). Blocks arrive
+    already checked (float32, C-contiguous, the right channel count, clipped to [-1, 1]).
+    """
+
+    def __init__(self, path: Path, fmt: FormatSpec, options: Mapping[str, Any], sample_rate: int, channels: int,
+                 *, dither: bool) -> None:
+        self.path = path
+        self.format = fmt
+        self.options = options
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.dither = dither
+        self.frames = 0
+
+    def write(self, block: np.ndarray) -> None:
+        if block.shape[1]:
+            self._write(block)
+            self.frames += block.shape[1]
+
+    @abc.abstractmethod
+    def _write(self, block: np.ndarray) -> None:
+        """Encode one non-empty block."""
+
+    @abc.abstractmethod
+    def finish(self) -> None:
+        """Flush the encoder and complete the file."""
+
+    def abort(self) -> None:  # noqa: B027 - encoders with nothing to release keep this
+        """Release resources after a failure; the file is abandoned."""
+
+    def __enter__(self) -> Encoder:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if kind is None:
+            self.finish()
+        else:
+            self.abort()

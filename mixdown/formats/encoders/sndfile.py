@@ -1,0 +1,47 @@
+"""The PCM family through libsndfile (soundfile): WAV, Wave64, AIFF, AIFF-C, AU and CAF with their codecs.
+
+Integer PCM is quantized here (see :mod:`mixdown.formats.quantize`) and handed to libsndfile as
+left-aligned int32, which it stores by exact shifts; u-law, a-law and the ADPCM codecs receive 16-bit
+codes, rounded but not dithered (their own quantization is far coarser than a 16-bit LSB).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import soundfile
+
+from mixdown.errors import OutputError
+from mixdown.formats.encoders.base import Encoder
+from mixdown.formats.quantize import Quantizer
+
+#: Word length of each integer PCM subtype.
+PCM_BITS = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+#: Codes handed to the companding and ADPCM codecs.
+CODEC_INPUT_BITS = 16
+
+
+class SndfileEncoder(Encoder):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        settings = self.format.settings
+        subtype, endian = settings["subtypes"][(self.options.get("codec"), self.options.get("bit_depth"))]
+        bits = PCM_BITS.get(subtype, CODEC_INPUT_BITS)
+        self._quantize = Quantizer(bits, self.channels, dither=self.dither and subtype in PCM_BITS)
+        self._shift = 32 - bits
+        try:
+            self._handle = soundfile.SoundFile(
+                self.path, "w", samplerate=self.sample_rate, channels=self.channels,
+                format=settings["container"], subtype=subtype, endian=endian,
+            )
+        except (soundfile.LibsndfileError, ValueError) as error:
+            raise OutputError(f"libsndfile cannot open {self.format.name} output: {error}", field="output") from None
+
+    def _write(self, block: np.ndarray) -> None:
+        codes = self._quantize(block) << self._shift
+        self._handle.write(np.ascontiguousarray(codes.T))
+
+    def finish(self) -> None:
+        self._handle.close()
+
+    def abort(self) -> None:
+        self._handle.close()
