@@ -181,9 +181,15 @@ def _parser() -> argparse.ArgumentParser:
     stretch.add_argument("--json", action="store_true", help="print the result as JSON")
     stretch.set_defaults(run=cmd_stretch)
 
+    from mixdown.api_compat.songclip.commands import add_commands as add_songclip_commands
     from mixdown.api_compat.twoshot.commands import add_commands as add_twoshot_commands
+    from mixdown.batch.commands import add_commands as add_batch_commands
+    from mixdown.formats.commands import add_commands as add_formats_commands
 
     add_twoshot_commands(commands)
+    add_songclip_commands(commands)
+    add_batch_commands(commands)
+    add_formats_commands(commands)
     return parser
 
 
