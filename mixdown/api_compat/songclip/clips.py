@@ -1,0 +1,276 @@
+"""Cut Songclip clips out of a song, sample-exactly, with fades, and answer in JSEND.
+
+Start and end (milliseconds) are rounded to samples once, at the output rate: a clip from ``start`` to
+``end`` has exactly ``round(end * rate / 1000) - round(start * rate / 1000)`` frames. Fades use the
+engine's curves (equal-power by default). A list of specs is cut from one decode of the song.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from mixdown.api_compat.songclip.models import ClipSpec
+from mixdown.api_compat.songclip.presets import PRESETS, Preset
+from mixdown.engine import Fade, apply_fades, resample
+from mixdown.errors import MixdownError
+from mixdown.formats import atomic_path, read
+from mixdown.formats.export import encode
+
+
+class SongclipFailError(MixdownError):
+    """Bad input, answered as JSEND ``fail`` with a message per field."""
+
+    exit_code = 2
+
+    def __init__(self, data: Mapping[str, str]) -> None:
+        first = next(iter(data.items()))
+        super().__init__(first[1], field=first[0])
+        self.data = dict(data)
+
+
+def success(data: dict) -> dict:
+    return {"status": "success", "data": data}
+
+
+def fail(data: Mapping[str, str]) -> dict:
+    return {"status": "fail", "data": dict(data)}
+
+
+def error(message: str) -> dict:
+    return {"status": "error", "message": message}
+
+
+def _path(location: tuple, prefix: str) -> str:
+    text = prefix
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def parse_specs(document: object) -> tuple[list[ClipSpec | None], dict[str, str], bool]:
+    """The create event(s) in ``document`` (one object or a list), their field problems, and whether it
+    was a list. A spec that does not validate is ``None``; every failure of every spec is reported, each
+    under its field path (``start``, ``[2].fadeIn``)."""
+    many = isinstance(document, list)
+    items = document if many else [document]
+    if many and not items:
+        raise SongclipFailError({"spec": "the list of clips is empty"})
+    specs: list[ClipSpec | None] = []
+    problems: dict[str, str] = {}
+    for index, item in enumerate(items):
+        prefix = f"[{index}]" if many else ""
+        try:
+            specs.append(ClipSpec.model_validate(item))
+        except ValidationError as failure:
+            specs.append(None)
+            for issue in failure.errors(include_url=False):
+                problems.setdefault(_path(issue["loc"], prefix) or prefix or "spec", issue["msg"])
+    return specs, problems, many
+
+
+@dataclass(frozen=True)
+class Limits:
+    min_length: float | None = None
+    max_length: float | None = None
+
+
+def to_frames(milliseconds: float, rate: int) -> int:
+    return math.floor(milliseconds * rate / 1000 + 0.5)
+
+
+def check_spec(spec: ClipSpec, song_frames: int, rate: int, limits: Limits, prefix: str = "") -> dict[str, str]:
+    """Field messages for a spec that cannot be cut from this song (empty when it can)."""
+    problems: dict[str, str] = {}
+    first, last = to_frames(spec.start, rate), to_frames(spec.end, rate)
+    length = (spec.end - spec.start) / 1000
+    if spec.end <= spec.start or last <= first:
+        problems[f"{prefix}end"] = f"end ({spec.end:g} ms) must be after start ({spec.start:g} ms)"
+    elif last > song_frames:
+        problems[f"{prefix}end"] = (f"end ({spec.end:g} ms) is past the end of the song "
+                                    f"({1000 * song_frames / rate:.3f} ms)")
+    else:
+        if limits.min_length is not None and length < limits.min_length:
+            problems[f"{prefix}end"] = f"the clip lasts {length:g} s, less than the {limits.min_length:g} s minimum"
+        if limits.max_length is not None and length > limits.max_length:
+            problems[f"{prefix}end"] = f"the clip lasts {length:g} s, more than the {limits.max_length:g} s maximum"
+        for name in ("fadeIn", "fadeOut"):
+            if to_frames(getattr(spec, name), rate) > last - first:
+                problems[f"{prefix}{name}"] = f"{name} ({getattr(spec, name):g} ms) is longer than the clip"
+    return problems
+
+
+def clip_id(song: Path, spec: ClipSpec) -> str:
+    """A stable numeric id (the document's ids are decimal strings) from the song and the spec."""
+    digest = hashlib.sha256(f"{song.name}|{spec.model_dump_json()}".encode()).hexdigest()
+    return str(int(digest[:15], 16))
+
+
+def estimate_bytes(spec: Mapping[str, Any], frames: int, rate: int, channels: int) -> int | None:
+    """An upper estimate of the encoded size from the encoder settings, or ``None`` when unknowable."""
+    seconds = frames / rate
+    if spec["format"] in ("wav", "flac", "aiff"):
+        return 4096 + frames * channels * math.ceil(spec.get("bit_depth", 16) / 8)
+    if "bit_rate" in spec:
+        return 65_536 + math.ceil(spec["bit_rate"] * 1000 / 8 * seconds * 1.02)
+    return None
+
+
+def song_tags(path: Path) -> dict[str, str | None]:
+    """Artist and title from the song's own tags where the container has them."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            tags = {k.lower(): v for k, v in container.metadata.items()}
+    except Exception:  # tags are a courtesy: any reader failure means none
+        tags = {}
+    return {"artist": tags.get("artist"), "title": tags.get("title") or path.stem}
+
+
+@dataclass(frozen=True)
+class Song:
+    audio: np.ndarray
+    rate: int
+    path: Path
+    artist: str | None
+    title: str
+
+
+def load_song(path: str | Path, preset: Preset | None, artist: str | None, title: str | None) -> Song:
+    path = Path(path)
+    try:
+        audio, rate = read(path)
+    except MixdownError as failure:
+        raise SongclipFailError({"song": failure.message}) from None
+    if preset and preset.channels == 1 and audio.shape[0] > 1:
+        audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
+    if preset and preset.sample_rate and preset.sample_rate != rate:
+        audio, rate = resample(audio, rate, preset.sample_rate), preset.sample_rate
+    tags = song_tags(path)
+    return Song(audio, rate, path, artist or tags["artist"], title or tags["title"])
+
+
+def output_spec(fmt: str | None, preset: Preset | None, output: Path) -> dict[str, Any]:
+    """The TwistedWave output object for this clip: the preset's entry for the format, else the format."""
+    name = (fmt or (preset.default_format if preset else None) or output.suffix.lstrip(".") or "mp3").lower()
+    if preset is None:
+        return {"format": name}
+    if name not in preset.formats:
+        allowed = ", ".join(preset.formats)
+        raise SongclipFailError({"format": f"{name!r} is not one of this preset's formats: {allowed}"})
+    return dict(preset.formats[name])
+
+
+def cut(song: Song, spec: ClipSpec, curve: str) -> np.ndarray:
+    first, last = to_frames(spec.start, song.rate), to_frames(spec.end, song.rate)
+    return apply_fades(song.audio[:, first:last], Fade(to_frames(spec.fadeIn, song.rate), curve),
+                       Fade(to_frames(spec.fadeOut, song.rate), curve))
+
+
+def render_clips(
+    document: object,
+    song_path: str | Path,
+    output: str | Path,
+    *,
+    fmt: str | None = None,
+    preset_name: str | None = None,
+    curve: str = "equal-power",
+    min_length: float | None = None,
+    max_length: float | None = None,
+    artist: str | None = None,
+    title: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> dict:
+    """Cut every clip ``document`` asks for and return the JSEND success reply.
+
+    ``options`` are TwistedWave output options (``{"bit_depth": 24}``, ``{"bit_rate": 256}``) laid over
+    the format's preset entry.
+
+    One spec writes ``output``; a list writes ``clip-001.<ext>``... into the folder ``output``. Raises
+    :class:`SongclipFailError` (nothing written) for any bad spec.
+    """
+    preset = PRESETS.get(preset_name) if preset_name else None
+    if preset_name and preset is None:
+        raise SongclipFailError({"preset": f"unknown preset {preset_name!r}; allowed: {', '.join(PRESETS)}"})
+    limits = Limits(
+        min_length if min_length is not None else (preset.min_length if preset else None),
+        max_length if max_length is not None else (preset.max_length if preset else None),
+    )
+    specs, problems, many = parse_specs(document)
+    output = Path(output)
+    spec_out = {**output_spec(fmt, preset, output if not many else Path("x")), **(options or {})}
+    extension = _extension(spec_out["format"])
+    song = load_song(song_path, preset, artist, title)
+    for index, spec in enumerate(specs):
+        if spec is None:
+            continue
+        prefix = f"[{index}]." if many else ""
+        found = check_spec(spec, song.audio.shape[1], song.rate, limits, prefix)
+        problems |= found
+        if preset and preset.max_bytes and not found:
+            frames = to_frames(spec.end, song.rate) - to_frames(spec.start, song.rate)
+            estimate = estimate_bytes(spec_out, frames, song.rate, song.audio.shape[0])
+            if estimate is not None and estimate > preset.max_bytes:
+                problems[f"{prefix}end"] = (f"this clip would encode to about {estimate / 2**20:.0f} MB, over the "
+                                            f"{preset.max_bytes / 2**20:.0f} MB upload limit")
+    if problems:
+        raise SongclipFailError(problems)
+    if many:
+        output.mkdir(parents=True, exist_ok=True)
+        targets = [output / f"clip-{i + 1:03d}.{extension}" for i in range(len(specs))]
+    else:
+        targets = [output]
+    clips = [_write(song, spec, spec_out, target, preset, curve, f"[{i}]." if many else "")
+             for i, (spec, target) in enumerate(zip(specs, targets, strict=True))]
+    return success({"songclips": clips} if many else {"songclip": clips[0]})
+
+
+def _extension(format_name: str) -> str:
+    from mixdown.formats.table import EXTENSIONS
+
+    return EXTENSIONS.get(format_name, format_name)
+
+
+def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, preset: Preset | None, curve: str,
+           prefix: str) -> dict:
+    audio = cut(song, spec, curve)
+    frames = audio.shape[1]
+    encode(target, audio, song.rate, spec_out)
+    size = target.stat().st_size
+    if preset and preset.max_bytes and size > preset.max_bytes:
+        target.unlink()
+        raise SongclipFailError({f"{prefix}end": f"the clip encoded to {size / 2**20:.1f} MB, over the "
+                                            f"{preset.max_bytes / 2**20:.0f} MB upload limit"})
+    clip = {
+        "id": clip_id(song.path, spec),
+        "artist": song.artist,
+        "title": song.title,
+        "duration": round(frames / song.rate, 3),
+        "audioUrl": target.resolve().as_uri(),
+        "coverUrl": None,
+        "context": spec.context.model_dump(),
+        "tags": spec.tags,
+        "songId": spec.songId,
+        "start": spec.start,
+        "end": spec.end,
+        "frames": frames,
+        "sampleRate": song.rate,
+        "format": spec_out["format"],
+        "size": size,
+    }
+    if preset and preset.metadata:
+        sidecar = target.with_name(target.name + ".json")
+        with atomic_path(sidecar) as temp:
+            temp.write_text(json.dumps({"title": song.title, "description": "", "tags": spec.tags,
+                                        "mediaType": "audio", "size": size}, indent=2) + "\n", encoding="utf-8")
+        clip["metadataUrl"] = sidecar.resolve().as_uri()
+    return clip

@@ -1,0 +1,68 @@
+"""``mixdown songclip``: cut clips from a song as Songclip create events describe them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from mixdown.api_compat.songclip.clips import SongclipFailError, error, fail, render_clips
+from mixdown.api_compat.songclip.presets import PRESETS
+from mixdown.errors import MixdownError
+
+
+def _load(path: str) -> object:
+    spec = Path(path)
+    if not spec.is_file():
+        raise SongclipFailError({"spec": f"no such file: {path!r}"})
+    try:
+        return json.loads(spec.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
+        raise SongclipFailError({"spec": f"malformed JSON: {problem}"}) from None
+
+
+def _options(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as problem:
+        raise SongclipFailError({"options": f"malformed JSON: {problem}"}) from None
+    if not isinstance(options, dict):
+        raise SongclipFailError({"options": "expected a JSON object of output options"})
+    return options
+
+
+def cmd_songclip(args: argparse.Namespace) -> int:
+    reply = render_clips(
+        _load(args.spec), args.song, args.output, fmt=args.format, preset_name=args.preset, curve=args.curve,
+        min_length=args.min_length, max_length=args.max_length, artist=args.artist, title=args.title,
+        options=_options(args.options),
+    )
+    print(json.dumps(reply, indent=2))
+    return 0
+
+
+def _reply_on_error(args: argparse.Namespace, problem: MixdownError) -> None:
+    if isinstance(problem, SongclipFailError):
+        print(json.dumps(fail(problem.data), indent=2))
+    elif problem.exit_code == 2:
+        print(json.dumps(fail({problem.field or "spec": problem.message}), indent=2))
+    else:
+        print(json.dumps(error(problem.message), indent=2))
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    songclip = commands.add_parser("songclip", help="cut Songclip clips (ms start/end/fades) from a song")
+    songclip.add_argument("spec", help="create event JSON, or a JSON list of them (one decode of the song)")
+    songclip.add_argument("--song", required=True, help="the song to cut from")
+    songclip.add_argument("-o", "--output", required=True, help="file to write; a folder for a list of specs")
+    songclip.add_argument("--format", help="output format (default: the preset's, else the output's extension)")
+    songclip.add_argument("--preset", choices=list(PRESETS), help="export preset by platform")
+    songclip.add_argument("--curve", choices=["equal-power", "linear", "exponential"], default="equal-power")
+    songclip.add_argument("--min-length", type=float, help="shortest clip allowed, seconds")
+    songclip.add_argument("--max-length", type=float, help="longest clip allowed, seconds")
+    songclip.add_argument("--options", help='output options as JSON, e.g. \'{"bit_rate": 256}\'')
+    songclip.add_argument("--artist", help="artist for the reply (default: the song's tag)")
+    songclip.add_argument("--title", help="title for the reply (default: the song's tag or file name)")
+    songclip.set_defaults(run=cmd_songclip, on_error=_reply_on_error)
