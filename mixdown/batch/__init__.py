@@ -1,0 +1,1 @@
+"""Batch rendering: many jobs of every kind, on all local cores or a Dask cluster, resumable."""

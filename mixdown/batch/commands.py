@@ -1,0 +1,53 @@
+"""``mixdown batch MANIFEST --out DIR [--workers N] [--scheduler tcp://HOST:PORT] [--resume] [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mixdown.batch.manifest import read_manifest
+from mixdown.batch.runner import ProgressBar, Summary, run_batch
+
+
+def _table(summary: Summary) -> str:
+    data = summary.as_dict()
+    rows = [("jobs", data["total"]), ("rendered", data["ok"]), ("failed", data["failed"]),
+            ("skipped (resume)", data["skipped"]), ("remaining", data["remaining"]),
+            ("audio rendered", f"{data['audio_seconds'] / 3600:.3f} h"),
+            ("wall time", f"{data['wall_seconds']:.1f} s"),
+            ("speed", f"{data['x_realtime']}x realtime"),
+            ("executor", f"{data['executor']}, {data['workers']} workers")]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
+    lines += [f"failed: #{f['index']} {f['error'].get('type')}: {f['error'].get('message')}" for f in data["failures"]]
+    return "\n".join(lines)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    jobs = read_manifest(args.manifest)
+    bar = ProgressBar() if sys.stderr.isatty() and not args.json else None
+    try:
+        summary = run_batch(jobs, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                            progress=bar)
+    finally:
+        if bar:
+            bar.close()
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print(_table(summary))
+    if summary.interrupted:
+        return 130
+    return 1 if summary.failed else 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    batch = commands.add_parser("batch", help="render a manifest of jobs on all cores or a Dask cluster")
+    batch.add_argument("manifest", help="JSONL file (one job per line) or folder of JSON job files")
+    batch.add_argument("--out", required=True, help="output folder (results.jsonl goes there too)")
+    batch.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    batch.add_argument("--scheduler", help="submit to a Dask distributed scheduler, tcp://HOST:PORT")
+    batch.add_argument("--resume", action="store_true", help="skip jobs already rendered with a matching hash")
+    batch.add_argument("--json", action="store_true", help="print the summary as JSON")
+    batch.set_defaults(run=cmd_batch)

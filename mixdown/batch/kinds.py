@@ -1,0 +1,136 @@
+"""How a worker runs one job of each kind, with caches that live as long as the worker process.
+
+``run_job`` is what an executor calls: it takes and returns plain data (it is pickled to local processes
+and to Dask workers alike), writes its output atomically, and reports errors as data, never by raising.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from mixdown.api_compat.sources import SourceCache
+from mixdown.engine import MaterialCache
+from mixdown.errors import MixdownError
+
+#: Per-process caches: decoded sources and stretched clips, bounded, shared by every job the worker runs.
+_SOURCES: SourceCache | None = None
+_MATERIALS: MaterialCache | None = None
+
+
+def worker_caches() -> tuple[SourceCache, MaterialCache]:
+    global _SOURCES, _MATERIALS
+    if _SOURCES is None or _MATERIALS is None:
+        _SOURCES, _MATERIALS = SourceCache(512 * 1024 * 1024), MaterialCache(512 * 1024 * 1024)
+    return _SOURCES, _MATERIALS
+
+
+def warm_up() -> None:
+    """Load the compiled kernels (numba's on-disk cache) before the first job is timed."""
+    import numpy as np
+
+    from mixdown.engine import Clip, Source, Timeline, Track, render, stretch
+
+    source = Source(np.zeros((1, 4096), dtype=np.float32), 44_100)
+    render(Timeline(44_100, [Track([Clip(source, 0, speed_ratio=1.5)])]))
+    stretch(source.audio, 44_100, 1.25, 1.0)
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
+def output_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's files in name order."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(file.name.encode())
+        with file.open("rb") as handle:
+            for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _twoshot(body: dict, base: Path, target: Path) -> tuple[dict, float]:
+    from mixdown.api_compat.twoshot.service import load_document, render_document
+
+    document = body["project"] if "project" in body else load_document(_resolve(base, body["project_file"]))
+    if "render" in body:
+        document = {"project": document, "render": body["render"]}
+    sources, materials = worker_caches()
+    reply = render_document(
+        document, _resolve(base, body["library"]), target, format=body.get("format"), quality=body.get("quality"),
+        start=body.get("start"), end=body.get("end"), sample_rate=body.get("sample_rate"),
+        varispeed=bool(body.get("varispeed", False)), sources=sources, materials=materials,
+    )
+    return reply, reply["duration"]
+
+
+def _songclip(body: dict, base: Path, target: Path) -> tuple[dict, float]:
+    from mixdown.api_compat.songclip.clips import render_clips
+
+    reply = render_clips(
+        body["spec"], _resolve(base, body["song"]), target, fmt=body.get("format"), preset_name=body.get("preset"),
+        curve=body.get("curve", "equal-power"), min_length=body.get("min_length"),
+        max_length=body.get("max_length"), artist=body.get("artist"), title=body.get("title"),
+        options=body.get("options"),
+    )
+    data = reply["data"]
+    clips = data["songclips"] if "songclips" in data else [data["songclip"]]
+    return reply, sum(c["duration"] for c in clips)
+
+
+def _twistedwave(body: dict, base: Path, target: Path) -> tuple[dict, float]:
+    from mixdown.api_compat.twistedwave.batch import run_batch_job
+
+    return run_batch_job(body, base, target)
+
+
+RUNNERS: dict[str, Callable[[dict, Path, Path], tuple[dict, float]]] = {
+    "twoshot": _twoshot, "songclip": _songclip, "twistedwave": _twistedwave,
+}
+
+
+def default_output(index: int, body: dict) -> str:
+    """``00042-twoshot.wav``: the job's index and kind, with the extension its format implies."""
+    kind = body["kind"]
+    if kind == "songclip" and isinstance(body.get("spec"), list):
+        return f"{index:05d}-{kind}"
+    fmt = body.get("format") or (body.get("render") or {}).get("format")
+    if kind == "songclip" and not fmt:
+        fmt = "mp3"
+    if kind == "twistedwave":
+        return f"{index:05d}-{kind}"
+    return f"{index:05d}-{kind}.{fmt or 'wav'}"
+
+
+def run_job(index: int, body: dict, base: str, out_dir: str) -> dict:
+    """Run one job; the result record says what was written, its hash and timings, or the error."""
+    started = time.perf_counter()
+    target = Path(out_dir) / body.get("output", default_output(index, body))
+    record = {"index": index, "id": body.get("id"), "kind": body["kind"], "output": str(target)}
+    try:
+        reply, audio_seconds = RUNNERS[body["kind"]](body, Path(base), target)
+    except MixdownError as error:
+        return {**record, "status": "failed", "error": {"type": type(error).__name__, "field": error.field,
+                                                        "message": error.message},
+                "reply": _error_reply(error), "seconds": time.perf_counter() - started}
+    except Exception as error:  # a job's bug must not stop the batch: it is reported, the rest go on
+        return {**record, "status": "failed", "error": {"type": type(error).__name__, "message": str(error),
+                                                        "traceback": traceback.format_exc(limit=5)},
+                "seconds": time.perf_counter() - started}
+    return {**record, "status": "ok", "reply": reply, "sha256": output_digest(target),
+            "audio_seconds": audio_seconds, "seconds": time.perf_counter() - started}
+
+
+def _error_reply(error: MixdownError) -> dict | None:
+    body = getattr(error, "body", None)
+    if callable(body):
+        return body()
+    data = getattr(error, "data", None)
+    return {"status": "fail", "data": data} if data is not None else None
