@@ -318,3 +318,22 @@ def test_cli_render_json_reply_status_and_error_body(tmp_path, library, capsys):
     path.write_text("{not json")
     assert main(["render", str(path), "--library", str(library), "-o", str(tmp_path / "bad.wav")]) == 2
     assert main(["render", "--status", "render-" + "0" * 32, "--jobs", str(jobs)]) == 2
+
+
+@pytest.mark.parametrize("fmt,codec", [("mp3", "mp3"), ("ogg", "vorbis"), ("flac", "flac"), ("m4a", "aac")])
+def test_renders_encode_to_every_format_with_the_quality_settings(tmp_path, library, fmt, codec):
+    import shutil
+    import subprocess
+
+    if shutil.which("ffprobe") is None:
+        pytest.skip("ffprobe not installed")
+    output = tmp_path / f"song.{fmt}"
+    reply = render_document(project(track("t", clip("a", "tone", 0))), library, output, quality="medium")
+    probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(output)],
+                                      capture_output=True, text=True, check=True).stdout)["streams"][0]
+    assert probe["codec_name"] == codec and reply["frames"] == 2 * SR
+    if fmt == "mp3":
+        assert int(probe["bit_rate"]) == 192_000
+        decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(output), "-f", "f32le", "-"],
+                                 capture_output=True, check=True).stdout
+        assert len(decoded) // 8 == 2 * SR

@@ -108,7 +108,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     render.add_argument("project", nargs="?", help="project JSON: a bare project or {project, render}")
     render.add_argument("--library", help="sample library folder (<audioId>.<ext>, optional library.json)")
     render.add_argument("-o", "--output", help="file to write (atomically)")
-    render.add_argument("--format", help="wav, flac, aiff, w64, caf (default: from the output name)")
+    render.add_argument("--format", help="any export format: wav, flac, mp3, ogg, aac, ... (default: from -o)")
     render.add_argument("--quality", choices=["low", "medium", "high"], help="stretch preset and PCM depth")
     render.add_argument("--start", type=float, help="render from this many seconds")
     render.add_argument("--end", type=float, help="render to this many seconds")

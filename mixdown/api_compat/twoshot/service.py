@@ -19,10 +19,8 @@ from mixdown.api_compat.twoshot.models import Project, RenderRequest
 from mixdown.api_compat.twoshot.translate import QUALITY, RenderPlan, translate
 from mixdown.engine import MaterialCache, Source, render_blocks
 from mixdown.errors import MixdownError
-from mixdown.formats import write_blocks
-
-#: Output formats a render writes while it streams, and the container each names.
-STREAMED_FORMATS = {"wav": "WAV", "flac": "FLAC", "aiff": "AIFF", "aif": "AIFF", "w64": "W64", "caf": "CAF"}
+from mixdown.formats.export import encode_blocks
+from mixdown.formats.table import EXTENSIONS, FORMATS
 
 Progress = Callable[[int, int], None]
 
@@ -68,16 +66,29 @@ def load_document(path: str | Path) -> object:
 
 
 def _format_of(output: Path, requested: str | None) -> str:
-    """The requested format, else the output's extension; the two must agree when both are given."""
+    """The requested format, else the one the output's extension names; both must agree when given."""
     extension = output.suffix.lstrip(".").lower()
-    name = (requested or extension or "wav").lower()
-    if name not in STREAMED_FORMATS:
-        allowed = ", ".join(sorted(STREAMED_FORMATS))
+    name = (requested or EXTENSIONS.get(extension) or "wav").lower()
+    name = EXTENSIONS.get(name, name)
+    if name not in FORMATS:
+        allowed = ", ".join(sorted(FORMATS))
         raise TwoShotError("VALIDATION_ERROR", f"format {name!r} is not one of {allowed}", field="format")
-    if extension and STREAMED_FORMATS.get(extension) != STREAMED_FORMATS[name]:
+    if extension and EXTENSIONS.get(extension) != name:
         raise TwoShotError("VALIDATION_ERROR", f"format {name!r} does not match the output name {output.name!r}",
                            field="format")
     return name
+
+
+def output_spec(fmt: str, quality: str) -> dict:
+    """The output object ``quality`` implies for ``fmt``: its bit depth or bitrate (see ``QUALITY``)."""
+    wanted = QUALITY[quality]
+    spec: dict = {"format": fmt}
+    options = FORMATS[fmt].options
+    if "bit_depth" in options:
+        spec["bit_depth"] = wanted["bit_depth"]
+    if "bit_rate" in options:
+        spec["bit_rate"] = max(rate for rate in options["bit_rate"].allowed if rate <= wanted["bit_rate"])
+    return spec
 
 
 def _detector() -> Callable[[Source], float | None]:
@@ -175,7 +186,5 @@ def _plan(parsed: RenderDocument, library: SampleLibrary, varispeed: bool) -> Re
 def _encode(plan: RenderPlan, output: Path, fmt: str, quality: str, progress: Progress | None,
             materials: MaterialCache | None) -> int:
     blocks = render_blocks(plan.timeline, plan.start, plan.end, materials=materials)
-    return write_blocks(
-        output, _counted(blocks, plan.frames, progress), plan.timeline.sample_rate, plan.timeline.channels,
-        subtype=QUALITY[quality]["pcm"], container=STREAMED_FORMATS[fmt],
-    )
+    return encode_blocks(output, _counted(blocks, plan.frames, progress), plan.timeline.sample_rate,
+                         plan.timeline.channels, output_spec(fmt, quality))

@@ -27,11 +27,12 @@ BAR_TOLERANCE_BEATS = 0.01
 #: Loop repeats a render may expand to, in all: a guard against a tiny ``loopEvery`` over a long range.
 MAX_CLIPS = 2_000_000
 
-#: What ``quality`` selects: the stretch preset and the PCM depth of lossless outputs.
+#: What ``quality`` selects: the stretch preset, the bit depth of PCM and lossless outputs, and the bitrate
+#: of lossy ones (the highest the format allows at or below it).
 QUALITY = {
-    "low": {"stretch": "draft", "pcm": "PCM_16"},
-    "medium": {"stretch": "standard", "pcm": "PCM_24"},
-    "high": {"stretch": "high", "pcm": "PCM_24"},
+    "low": {"stretch": "draft", "bit_depth": 16, "bit_rate": 128},
+    "medium": {"stretch": "standard", "bit_depth": 24, "bit_rate": 192},
+    "high": {"stretch": "high", "bit_depth": 24, "bit_rate": 320},
 }
 
 BpmDetector = Callable[[Source], float | None]
