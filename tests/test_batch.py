@@ -89,11 +89,12 @@ def test_resume_after_a_kill_finishes_the_rest(workspace, tmp_path):
     manifest = workspace / "long.jsonl"
     manifest.write_text("\n".join(lines) + "\n")
     process = subprocess.Popen([sys.executable, "-m", "mixdown.cli", "batch", str(manifest), "--out", str(out),
-                                "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(previous_results(out)) < 3:
         time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     finished = {i for i, r in previous_results(out).items() if r["status"] == "ok"}
     assert 3 <= len(finished) < 18
