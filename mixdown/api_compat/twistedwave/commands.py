@@ -1,0 +1,171 @@
+"""``mixdown job ...`` and ``mixdown document ...``: the TwistedWave API on the command line.
+
+Each prints the document's JSON reply. A refused request prints ``{"error": {"message", "param"}}`` on
+stdout and exits 2 (the ``mixdown`` entry point adds its one-line message on stderr); a job that ran and
+ended ``failed`` or ``cancelled`` prints the job and exits 1. Every command takes ``--store DIR``
+(default ``$MIXDOWN_HOME/twistedwave``, else ``~/.local/share/mixdown/twistedwave``) and ``--webhook URL``
+(default ``$MIXDOWN_TWISTEDWAVE_WEBHOOK``) for the notifications its work causes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mixdown.api_compat.twistedwave.errors import TwistedWaveError
+from mixdown.api_compat.twistedwave.service import DEFAULT_LIMIT, TwistedWave
+from mixdown.errors import MixdownError
+
+
+def default_store() -> Path:
+    home = os.environ.get("MIXDOWN_HOME")
+    base = Path(home) if home else Path.home() / ".local" / "share" / "mixdown"
+    return base / "twistedwave"
+
+
+def _print(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload, indent=2, allow_nan=False))
+
+
+def _service(args: argparse.Namespace) -> TwistedWave:
+    return TwistedWave(args.store or default_store(), webhook=args.webhook or None)
+
+
+def _limit(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise TwistedWaveError(f"must be a whole number from 1 to 100, got {text!r}", param="limit") from None
+
+
+def _load_job(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise TwistedWaveError(f"cannot read {path!r}: {error.strerror}", param=None) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TwistedWaveError(f"{path} is not valid JSON: {error.msg} at line {error.lineno}", param=None) from None
+
+
+def run_job_create(args: argparse.Namespace) -> int:
+    service = _service(args)
+    created = service.create_job(_load_job(args.job))
+    job = service.run_job(created["id"])
+    _print(job)
+    return 0 if job["state"] == "completed" else 1
+
+
+def run_job_run(args: argparse.Namespace) -> int:
+    job = _service(args).run_job(args.id)
+    _print(job)
+    return 0 if job["state"] == "completed" else 1
+
+
+def run_job_get(args: argparse.Namespace) -> int:
+    _print(_service(args).get_job(args.id))
+    return 0
+
+
+def run_job_list(args: argparse.Namespace) -> int:
+    _print(_service(args).list_jobs(limit=_limit(args.limit), starting_after=args.starting_after,
+                                    document=args.document))
+    return 0
+
+
+def run_job_cancel(args: argparse.Namespace) -> int:
+    _print(_service(args).cancel_job(args.id))
+    return 0
+
+
+def run_job_download(args: argparse.Namespace) -> int:
+    path = _service(args).download(args.id, args.output)
+    _print({"id": args.id, "file": str(path), "file_size": path.stat().st_size})
+    return 0
+
+
+def run_document_get(args: argparse.Namespace) -> int:
+    _print(_service(args).get_document(args.id))
+    return 0
+
+
+def run_document_list(args: argparse.Namespace) -> int:
+    _print(_service(args).list_documents(limit=_limit(args.limit), starting_after=args.starting_after,
+                                         include_deleted=args.include_deleted))
+    return 0
+
+
+def run_document_delete(args: argparse.Namespace) -> int:
+    _print(_service(args).delete_document(args.id))
+    return 0
+
+
+def reply_on_error(args: argparse.Namespace, error: MixdownError) -> None:
+    """Print TwistedWave's error body on stdout (the entry point then prints its line on stderr)."""
+    body = error.body() if isinstance(error, TwistedWaveError) else {
+        "error": {"message": error.message, "param": error.field}}
+    _print(body)
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help="store folder (default: $MIXDOWN_HOME/twistedwave)")
+    common.add_argument("--webhook", default=os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK"),
+                        help="URL notifications are POSTed to (default: $MIXDOWN_TWISTEDWAVE_WEBHOOK)")
+    return common
+
+
+def _paging(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", default=str(DEFAULT_LIMIT), help="1 to 100 (default 10)")
+    parser.add_argument("--starting-after", help="the id after which the page starts")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``job`` and ``document`` on the ``mixdown`` command's subparsers (each leaf sets ``run`` and
+    ``on_error``)."""
+    common = _common()
+
+    job = subparsers.add_parser("job", help="TwistedWave jobs: import, edit offline, export")
+    jobs = job.add_subparsers(dest="job_command", required=True, metavar="ACTION")
+    create = jobs.add_parser("create", parents=[common], help="create a job from JSON and run it to its end")
+    create.add_argument("job", help="the job object as JSON (a file, or - for stdin)")
+    create.set_defaults(run=run_job_create)
+    rerun = jobs.add_parser("run", parents=[common], help="run a job created elsewhere, or resume an interrupted one")
+    rerun.add_argument("id")
+    rerun.set_defaults(run=run_job_run)
+    get = jobs.add_parser("get", parents=[common], help="print a job")
+    get.add_argument("id")
+    get.set_defaults(run=run_job_get)
+    listing = jobs.add_parser("list", parents=[common], help="list jobs, newest first")
+    _paging(listing)
+    listing.add_argument("--document", help="only the jobs of this document")
+    listing.set_defaults(run=run_job_list)
+    cancel = jobs.add_parser("cancel", parents=[common], help="cancel an active job")
+    cancel.add_argument("id")
+    cancel.set_defaults(run=run_job_cancel)
+    download = jobs.add_parser("download", parents=[common], help="copy a job's kept output to a file")
+    download.add_argument("id")
+    download.add_argument("-o", "--output", required=True, help="file (or folder) to write")
+    download.set_defaults(run=run_job_download)
+
+    document = subparsers.add_parser("document", help="TwistedWave documents: get, list, delete")
+    documents = document.add_subparsers(dest="document_command", required=True, metavar="ACTION")
+    get = documents.add_parser("get", parents=[common], help="print a document")
+    get.add_argument("id")
+    get.set_defaults(run=run_document_get)
+    listing = documents.add_parser("list", parents=[common], help="list documents, newest first")
+    _paging(listing)
+    listing.add_argument("--include-deleted", action="store_true", help="list deleted documents too")
+    listing.set_defaults(run=run_document_list)
+    delete = documents.add_parser("delete", parents=[common], help="delete a document and its audio")
+    delete.add_argument("id")
+    delete.set_defaults(run=run_document_delete)
+
+    for parsers in (jobs, documents):
+        for leaf in parsers.choices.values():
+            leaf.set_defaults(on_error=reply_on_error)
