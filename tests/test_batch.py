@@ -40,18 +40,24 @@ def workspace(tmp_path_factory):
                                               {"context": {"uniqueId": "u"}, "start": 2000, "end": 2500}],
                  "song": "song.wav", "format": "wav"})
     jobs.append({"kind": "twoshot", "project": short_project(1, 0.0) | {"tempo": "fast"}, "library": "library"})
+    jobs.append({"kind": "twistedwave", "job": {
+        "document": {"url": "song.wav"},
+        "edit": {"max_duration": 0, "commands": [{"command": "crop", "selection": [44_100, 132_300]},
+                                                 {"command": "fade-in", "selection": [0, 4410]}]},
+        "output": {"format": "flac", "bit_depth": 16}}})
     (base / "manifest.jsonl").write_text("\n".join(json.dumps(job) for job in jobs) + "\n")
     return base
 
 
 def outputs(folder) -> dict[str, bytes]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != RESULTS)
+    files = sorted(p for p in folder.rglob("*")
+                   if p.is_file() and p.name != RESULTS and ".twistedwave-store" not in p.parts)
     return {str(p.relative_to(folder)): p.read_bytes() for p in files}
 
 
 def test_mixed_manifest_on_local_processes(workspace, tmp_path):
     summary = run_batch(read_manifest(workspace / "manifest.jsonl"), tmp_path / "out", workers=2)
-    assert (summary.total, summary.ok, summary.failed, summary.interrupted) == (9, 8, 1, False)
+    assert (summary.total, summary.ok, summary.failed, summary.interrupted) == (10, 9, 1, False)
     assert summary.failures[0]["index"] == 8 and summary.failures[0]["error"]["field"] == "tempo"
     records = previous_results(tmp_path / "out")
     assert records[0]["reply"]["frames"] == 4 * 22_050
@@ -59,7 +65,9 @@ def test_mixed_manifest_on_local_processes(workspace, tmp_path):
     assert records[8]["reply"]["code"] == "VALIDATION_ERROR"
     assert all(len(r["sha256"]) == 64 for r in records.values() if r["status"] == "ok")
     made = outputs(tmp_path / "out")
-    assert "00007-songclip/clip-002.wav" in made and len(made) == 9
+    assert "00007-songclip/clip-002.wav" in made and len(made) == 10
+    assert records[9]["reply"]["state"] == "completed" and records[9]["output"].endswith("00009-twistedwave.flac")
+    assert records[9]["audio_seconds"] == 2.0
 
 
 def test_dask_cluster_renders_the_same_bytes(workspace, tmp_path):
@@ -68,7 +76,7 @@ def test_dask_cluster_renders_the_same_bytes(workspace, tmp_path):
     run_batch(jobs, tmp_path / "local", workers=2)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         summary = run_batch(jobs, tmp_path / "dask", scheduler=cluster.scheduler_address)
-    assert summary.ok == 8 and summary.executor.startswith("dask")
+    assert summary.ok == 9 and summary.executor.startswith("dask")
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
 
 
@@ -78,7 +86,7 @@ def test_resume_skips_finished_jobs_and_reruns_changed_or_damaged_ones(workspace
     (tmp_path / "out" / "00001-twoshot.wav").write_bytes(b"damaged")
     (tmp_path / "out" / ".00002-twoshot.wav.abc.part.wav").write_bytes(b"left by a kill")
     summary = run_batch(jobs, tmp_path / "out", workers=1, resume=True)
-    assert summary.skipped == 7 and summary.ok == 1 and summary.failed == 1
+    assert summary.skipped == 8 and summary.ok == 1 and summary.failed == 1
     assert (tmp_path / "out" / "00001-twoshot.wav").read_bytes()[:4] == b"RIFF"
     assert not (tmp_path / "out" / ".00002-twoshot.wav.abc.part.wav").exists()
 

@@ -56,7 +56,7 @@ def output_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _twoshot(body: dict, base: Path, target: Path) -> tuple[dict, float]:
+def _twoshot(body: dict, base: Path, target: Path) -> tuple[dict, float, Path]:
     from mixdown.api_compat.twoshot.service import load_document, render_document
 
     document = body["project"] if "project" in body else load_document(_resolve(base, body["project_file"]))
@@ -68,10 +68,10 @@ def _twoshot(body: dict, base: Path, target: Path) -> tuple[dict, float]:
         start=body.get("start"), end=body.get("end"), sample_rate=body.get("sample_rate"),
         varispeed=bool(body.get("varispeed", False)), sources=sources, materials=materials,
     )
-    return reply, reply["duration"]
+    return reply, reply["duration"], target
 
 
-def _songclip(body: dict, base: Path, target: Path) -> tuple[dict, float]:
+def _songclip(body: dict, base: Path, target: Path) -> tuple[dict, float, Path]:
     from mixdown.api_compat.songclip.clips import render_clips
 
     reply = render_clips(
@@ -82,16 +82,17 @@ def _songclip(body: dict, base: Path, target: Path) -> tuple[dict, float]:
     )
     data = reply["data"]
     clips = data["songclips"] if "songclips" in data else [data["songclip"]]
-    return reply, sum(c["duration"] for c in clips)
+    return reply, sum(c["duration"] for c in clips), target
 
 
-def _twistedwave(body: dict, base: Path, target: Path) -> tuple[dict, float]:
+def _twistedwave(body: dict, base: Path, target: Path) -> tuple[dict, float, Path]:
     from mixdown.api_compat.twistedwave.batch import run_batch_job
 
     return run_batch_job(body, base, target)
 
 
-RUNNERS: dict[str, Callable[[dict, Path, Path], tuple[dict, float]]] = {
+#: Each runner returns the reply, the seconds of audio it wrote, and where it wrote them.
+RUNNERS: dict[str, Callable[[dict, Path, Path], tuple[dict, float, Path]]] = {
     "twoshot": _twoshot, "songclip": _songclip, "twistedwave": _twistedwave,
 }
 
@@ -115,7 +116,7 @@ def run_job(index: int, body: dict, base: str, out_dir: str) -> dict:
     target = Path(out_dir) / body.get("output", default_output(index, body))
     record = {"index": index, "id": body.get("id"), "kind": body["kind"], "output": str(target)}
     try:
-        reply, audio_seconds = RUNNERS[body["kind"]](body, Path(base), target)
+        reply, audio_seconds, written = RUNNERS[body["kind"]](body, Path(base), target)
     except MixdownError as error:
         return {**record, "status": "failed", "error": {"type": type(error).__name__, "field": error.field,
                                                         "message": error.message},
@@ -124,7 +125,7 @@ def run_job(index: int, body: dict, base: str, out_dir: str) -> dict:
         return {**record, "status": "failed", "error": {"type": type(error).__name__, "message": str(error),
                                                         "traceback": traceback.format_exc(limit=5)},
                 "seconds": time.perf_counter() - started}
-    return {**record, "status": "ok", "reply": reply, "sha256": output_digest(target),
+    return {**record, "output": str(written), "status": "ok", "reply": reply, "sha256": output_digest(written),
             "audio_seconds": audio_seconds, "seconds": time.perf_counter() - started}
 
 
