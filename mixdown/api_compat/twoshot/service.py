@@ -165,6 +165,7 @@ def render_document(
         "frames": frames,
         "duration": frames / plan.timeline.sample_rate,
         "clips": plan.clip_count,
+        "tempoSync": plan.tempo_sync,
         "renderSeconds": round(time.perf_counter() - began, 3),
     }
     if record:

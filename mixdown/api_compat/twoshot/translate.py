@@ -61,9 +61,6 @@ class RenderPlan:
 class _Placed:
     """One project clip resolved to samples, before loop expansion."""
 
-    track: int
-    index: int
-    model: ClipModel
     engine: Clip
     start_beats: float
     end_beats: float
@@ -142,7 +139,7 @@ class Translator:
         except InvalidInputError as error:
             raise TwoShotError("VALIDATION_ERROR", error.message, field=f"{path}.speed") from None
         length_beats = engine.length / self.sample_rate / self.seconds_per_beat
-        return _Placed(t, c, clip, engine, clip.position, clip.position + length_beats)
+        return _Placed(engine, clip.position, clip.position + length_beats)
 
     def loop_length(self, placed: list[_Placed], loop_every: str | float) -> float:
         """Beats between repeats: the number given, or ``"auto"``'s span rounded up to whole bars."""

@@ -1,0 +1,44 @@
+"""``mixdown bpm FILE [--json] [--loop|--no-loop]``: the tempo of an audio file.
+
+Prints the BPM with one decimal, or with ``--json`` one object ``{"bpm", "confidence", "bars", "method",
+"file"}``. ``--loop`` says the file is a loop of whole bars, ``--no-loop`` that it is not; by default the
+onsets decide (see :func:`mixdown.api_compat.twoshot.bpm.detect_bpm`). Errors are :class:`MixdownError`\\ s
+naming their field, for the command line to print as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def run(args: argparse.Namespace) -> int:
+    """Detect and print the tempo of ``args.file``; returns the exit status."""
+    # Imported here, not at the top: registering the command must not load numba for every other command.
+    from mixdown.api_compat.twoshot.bpm import detect_bpm
+    from mixdown.formats import read
+
+    audio, rate = read(args.file)
+    estimate = detect_bpm(audio, rate, is_loop=args.loop)
+    if args.json:
+        reply = {"bpm": estimate.bpm, "confidence": estimate.confidence, "bars": estimate.bars,
+                 "method": estimate.method, "file": str(args.file)}
+        print(json.dumps(reply, indent=2, allow_nan=False))
+    else:
+        print(f"{estimate.bpm:.1f}")
+    return 0
+
+
+def add_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``bpm`` on ``subparsers`` (from ``ArgumentParser.add_subparsers``); sets ``run``."""
+    parser = subparsers.add_parser("bpm", help="detect the tempo of an audio file (loop length or onsets)")
+    parser.add_argument("file", help="audio file")
+    loop = parser.add_mutually_exclusive_group()
+    loop.add_argument("--loop", dest="loop", action="store_const", const=True, default=None,
+                      help="the file is a loop of whole bars: its tempo follows from its length")
+    loop.add_argument("--no-loop", dest="loop", action="store_const", const=False,
+                      help="the file is not a loop: measure the tempo from its onsets")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+    return parser
