@@ -183,11 +183,13 @@ def _parser() -> argparse.ArgumentParser:
 
     from mixdown.api_compat.songclip.commands import add_commands as add_songclip_commands
     from mixdown.api_compat.twistedwave.commands import add_commands as add_twistedwave_commands
+    from mixdown.api_compat.twoshot.bpm_command import add_command as add_bpm_command
     from mixdown.api_compat.twoshot.commands import add_commands as add_twoshot_commands
     from mixdown.batch.commands import add_commands as add_batch_commands
     from mixdown.formats.commands import add_commands as add_formats_commands
 
     add_twoshot_commands(commands)
+    add_bpm_command(commands)
     add_songclip_commands(commands)
     add_twistedwave_commands(commands)
     add_batch_commands(commands)

@@ -337,3 +337,16 @@ def test_renders_encode_to_every_format_with_the_quality_settings(tmp_path, libr
         decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(output), "-f", "f32le", "-"],
                                  capture_output=True, check=True).stdout
         assert len(decoded) // 8 == 2 * SR
+
+
+def test_tempo_sync_detects_the_bpm_when_nobody_gives_it(tmp_path, library):
+    loop = np.zeros((1, 4 * SR), dtype=np.float32)
+    for beat in range(8):
+        start = beat * SR // 2
+        loop[0, start : start + 2000] = np.exp(-np.arange(2000) / 300) * (1.0 if beat % 2 == 0 else 0.6)
+    write(library / "unlabelled.wav", loop, SR, subtype="FLOAT")
+    document = project(track("t", {"id": "c", "source": {"audioId": "unlabelled"}, "speed": "tempo-sync"}),
+                       tempo=150.0)
+    audio, reply = render(tmp_path, library, document)
+    assert reply["tempoSync"]["unlabelled"] == pytest.approx(1.25, abs=0.005)
+    assert abs(audio.shape[1] - round(4 * SR / 1.25)) <= round(4 * SR / 1.25 * 0.004)
