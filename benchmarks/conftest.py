@@ -1,17 +1,22 @@
 """Side-by-side reporting: every benchmark records its best time against the audio it processed.
 
-At the end of the session the rows are written to ``benchmarks/results/report.md`` (and printed): per
-group, each engine's best time, its x realtime, and its speed relative to mixdown measured in the same run.
+At the end of the session each group measured is saved as ``benchmarks/results/groups/<group>.json`` and
+``benchmarks/results/report.md`` is rebuilt from every saved group (and printed): per group, each engine's
+best time, its x realtime, and its speed relative to mixdown measured in the same run. A partial run
+refreshes only the groups it measured.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 RESULTS = Path(__file__).parent / "results"
+GROUPS = RESULTS / "groups"
 
 
 class PeerReport:
@@ -27,9 +32,21 @@ class PeerReport:
         self.record(group, engine, best, audio_seconds, note)
         return best
 
-    def markdown(self) -> str:
+    def save(self) -> None:
+        GROUPS.mkdir(parents=True, exist_ok=True)
+        for group, rows in self.rows.items():
+            slug = re.sub(r"[^a-z0-9]+", "-", group.lower()).strip("-")
+            (GROUPS / f"{slug}.json").write_text(json.dumps({"group": group, "rows": rows}, indent=1) + "\n")
+
+    @staticmethod
+    def saved() -> dict[str, list]:
+        return {data["group"]: data["rows"]
+                for data in (json.loads(path.read_text()) for path in sorted(GROUPS.glob("*.json")))}
+
+    @staticmethod
+    def markdown(groups: dict[str, list]) -> str:
         lines = ["# mixdown benchmarks", ""]
-        for group, rows in sorted(self.rows.items()):
+        for group, rows in sorted(groups.items()):
             reference = next((s for e, s, _, _ in rows if e.startswith("mixdown")), None)
             lines += [f"## {group}", "", "| engine | best time (s) | x realtime | mixdown is N x faster | note |",
                       "|---|---:|---:|---:|---|"]
@@ -52,7 +69,7 @@ def peer_report() -> PeerReport:
 def pytest_sessionfinish(session, exitstatus) -> None:
     if not _REPORT.rows:
         return
-    RESULTS.mkdir(exist_ok=True)
-    text = _REPORT.markdown()
+    _REPORT.save()
+    text = PeerReport.markdown(PeerReport.saved())
     (RESULTS / "report.md").write_text(text)
-    print("\n" + text)
+    print("\n" + PeerReport.markdown(_REPORT.rows))
