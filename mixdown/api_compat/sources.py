@@ -30,11 +30,24 @@ class SourceCache:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[tuple[str, int], Source] = OrderedDict()
         self._size = 0
+        self._digests: dict[tuple[str, int, int], str] = {}
         self.decoded = 0
+
+    def _digest(self, path: Path) -> str:
+        """The file's hash, computed once per version of the file (path, modification time, size)."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return file_digest(path)
+        version = (str(path), stat.st_mtime_ns, stat.st_size)
+        digest = self._digests.get(version)
+        if digest is None:
+            digest = self._digests[version] = file_digest(path)
+        return digest
 
     def get(self, path: Path, sample_rate: int, name: str) -> Source:
         """``path`` decoded at ``sample_rate`` (raises :class:`~mixdown.errors.AudioReadError` as ``read``)."""
-        key = (file_digest(path), sample_rate)
+        key = (self._digest(path), sample_rate)
         source = self._entries.get(key)
         if source is not None:
             self._entries.move_to_end(key)

@@ -45,6 +45,7 @@ class SampleLibrary:
         self._real_root = self.root.resolve()
         self.entries = self._read_manifest()
         self._by_sample = {str(e.sample_id): e for e in self.entries.values() if e.sample_id is not None}
+        self._resolved: dict[tuple[str | None, str | None], LibraryEntry] = {}
 
     def _inside(self, candidate: Path, field: str) -> Path:
         real = (self.root / candidate).resolve()
@@ -91,7 +92,16 @@ class SampleLibrary:
         return None
 
     def entry(self, source: AudioSource, field: str) -> LibraryEntry:
-        """The library entry a clip's ``source`` names (``field`` is its path in the project)."""
+        """The library entry a clip's ``source`` names (``field`` is its path in the project).
+
+        Resolved once per audio: a project places the same sample hundreds of times."""
+        key = (source.audioId, None if source.audioId is not None else str(source.sampleId))
+        entry = self._resolved.get(key)
+        if entry is None:
+            entry = self._resolved[key] = self._entry(source, field)
+        return entry
+
+    def _entry(self, source: AudioSource, field: str) -> LibraryEntry:
         if source.audioId is not None:
             entry = self.entries.get(source.audioId)
             if entry is None or entry.path is None:
