@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 
+from benchmarks.peak_rss import peak_rss_mb
 from benchmarks.workloads import SAMPLE_RATE, arrangement
 from mixdown.engine import render, render_blocks
 from mixdown.formats import write_blocks
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def main() -> None:
