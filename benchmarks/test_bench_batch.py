@@ -50,7 +50,7 @@ def _pool(workers: int, jobs: list[Job], scratch) -> ProcessPoolExecutor:
 def test_batch_scaling(benchmark, peer_report, jobs, tmp_path, workers):
     with _pool(workers, jobs, tmp_path / "warm") as pool:
         summary = benchmark.pedantic(lambda: run_batch(jobs, tmp_path / f"out{workers}", executor=pool),
-                                     rounds=1, iterations=1)
+                                     rounds=3, iterations=1)
     assert summary.ok == JOBS
     TIMES[workers] = benchmark.stats.stats.min
     note = ""
