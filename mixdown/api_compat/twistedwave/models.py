@@ -28,11 +28,9 @@ from pydantic import (
     field_validator,
 )
 
+from mixdown.api_compat.fields import NonNegative, Number, Positive
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError, from_validation
 
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0)]
-Positive = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0.0)]
 Selection = Annotated[list[NonNegative], Field(min_length=2, max_length=2)]
 Curve = Literal["linear", "equal-power", "exponential"]
 

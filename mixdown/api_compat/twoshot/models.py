@@ -22,9 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0)]
-Positive = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0.0)]
+from mixdown.api_compat.fields import NonNegative, Number, Positive
+
 Unit = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
 PanValue = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1.0, le=1.0)]
 Identifier = StrictStr | StrictInt
