@@ -7,7 +7,6 @@ import json
 import math
 
 import numpy as np
-import pyebur128
 import pyloudnorm
 import pytest
 from scipy import signal
@@ -23,6 +22,7 @@ from mixdown.engine.loudness import (
     subblock_bounds,
 )
 from mixdown.errors import InvalidInputError
+from tests.ebur128_reference import pyebur128_figures
 
 # --------------------------------------------------------------------------------------------- signals
 
@@ -73,41 +73,6 @@ def steps_48k() -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- reference
-
-
-def pyebur128_figures(audio: np.ndarray, sample_rate: int) -> dict[str, float]:
-    """libebur128's figures, feeding 100 ms at a time so momentary and short-term can be read at every
-    hop once their window is complete (libebur128 only reports the latest window)."""
-    channels, frames = audio.shape
-    mode = (
-        pyebur128.MeasurementMode.MODE_I
-        | pyebur128.MeasurementMode.MODE_LRA
-        | pyebur128.MeasurementMode.MODE_SAMPLE_PEAK
-        | pyebur128.MeasurementMode.MODE_TRUE_PEAK
-    )
-    state = pyebur128.R128State(channels, sample_rate, mode)
-    interleaved = np.ascontiguousarray(audio.T).reshape(-1)
-    step = (sample_rate + 5) // 10
-    momentary = short_term = -math.inf
-    position = blocks = 0
-    while position + step <= frames:
-        state.add_frames(interleaved[position * channels : (position + step) * channels], step)
-        position += step
-        blocks += 1
-        if blocks >= 4:
-            momentary = max(momentary, pyebur128.get_loudness_momentary(state))
-        if blocks >= SHORT_TERM_SUBBLOCKS:
-            short_term = max(short_term, pyebur128.get_loudness_shortterm(state))
-    if position < frames:
-        state.add_frames(interleaved[position * channels :], frames - position)
-    true_peak = max(pyebur128.get_true_peak(state, c) for c in range(channels))
-    return {
-        "integrated_lufs": pyebur128.get_loudness_global(state),
-        "momentary_max_lufs": momentary,
-        "short_term_max_lufs": short_term,
-        "loudness_range_lu": pyebur128.get_loudness_range(state),
-        "true_peak_dbtp": 20 * math.log10(true_peak),
-    }
 
 
 def short_term_energies(audio: np.ndarray, sample_rate: int) -> np.ndarray:
