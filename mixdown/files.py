@@ -1,0 +1,178 @@
+"""Loudness and normalization of audio files in blocks: the memory of a few blocks, whatever the length.
+
+:func:`loudness_file` meters a file in one pass (:class:`~mixdown.engine.loudness.LoudnessMeter`);
+:func:`normalize_file` measures in a first pass and gains, meters and encodes in a second. Both give the
+figures and samples the in-memory functions give for the whole signal.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mixdown.engine import loudness_kernels as kernels
+from mixdown.engine.audio import db_to_gain, gain_to_db
+from mixdown.engine.loudness import LoudnessMeter, LoudnessReport
+from mixdown.engine.normalize import loudness_gain_db, normalize_loudness, peak_gain
+from mixdown.errors import InvalidInputError
+from mixdown.formats.audio_io import sndfile_container, write_blocks
+from mixdown.formats.export import encode_blocks
+from mixdown.formats.spec import format_for_extension
+from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
+
+#: Longest input (frames x channels) the true-peak limiter of :func:`normalize_file` holds in memory; it
+#: needs about 30 bytes per sample, so this bound is about 4 GB (46 minutes of 48 kHz stereo). Inputs
+#: that need no limiting stream at any length.
+MAX_LIMITED_SAMPLES = 2**27
+
+#: Below this margin under the ceiling, the gained audio's true peak could round over it: the limiter runs.
+_TRUE_PEAK_MARGIN_DB = 1e-3
+
+
+def loudness_file(path: str | os.PathLike[str], *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> LoudnessReport:
+    """:func:`~mixdown.engine.measure_loudness` of an audio file, read in blocks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixdown.formats import write
+    >>> rate = 48_000
+    >>> tone = (0.25 * np.sin(2 * np.pi * 997 * np.arange(3 * rate) / rate)).astype(np.float32)
+    >>> write("tone.wav", np.stack([tone, tone]), rate, subtype="FLOAT")
+    >>> round(loudness_file("tone.wav").integrated_lufs, 1)
+    -12.0
+    """
+    with AudioFile(path) as reader:
+        meter = LoudnessMeter(reader.sample_rate, reader.channels)
+        for block in reader.blocks(block_frames):
+            meter.add(block)
+    return meter.report()
+
+
+@dataclass(frozen=True)
+class FileNormalized:
+    """What :func:`normalize_file` did: the gain, whether the limiter ran, the measurements, the frames."""
+
+    path: Path
+    gain_db: float
+    limited: bool
+    before: LoudnessReport | None
+    after: LoudnessReport | None
+    frames: int
+
+
+def _kept_subtype(reader: AudioFile, target: Path, subtype: str | None) -> str | None:
+    """The requested encoding, else the input's when the output is the same kind of file."""
+    if subtype:
+        return subtype
+    if reader.subtype and Path(reader.path).suffix.lower() == target.suffix.lower():
+        return reader.subtype
+    return None
+
+
+def _write_blocks(target: Path, blocks: Iterable[np.ndarray], rate: int, channels: int, subtype: str | None) -> int:
+    """Through libsndfile (with ``subtype``) where it writes ``target``'s format, else the export encoders."""
+    if sndfile_container(target) is not None:
+        return write_blocks(target, blocks, rate, channels, subtype=subtype)
+    if subtype:
+        raise InvalidInputError(f"{target.suffix or target.name!r} files have no subtype; drop it", field="subtype")
+    return encode_blocks(target, blocks, rate, channels, format_for_extension(str(target)))
+
+
+def _scaled(blocks: Iterable[np.ndarray], gain: np.float32, meter: LoudnessMeter | None) -> Iterator[np.ndarray]:
+    for block in blocks:
+        out = np.empty_like(block)
+        kernels.scale_into(block, gain, out)
+        if meter is not None:
+            meter.add(out)
+        yield out
+
+
+def normalize_file(
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    lufs: float | None = None,
+    true_peak_dbtp: float = -1.0,
+    peak_dbfs: float | None = None,
+    subtype: str | None = None,
+    block_frames: int = DEFAULT_BLOCK_FRAMES,
+) -> FileNormalized:
+    """Normalize the audio file ``source`` into ``target`` (written atomically), in two passes over blocks.
+
+    With ``lufs``, as :func:`~mixdown.engine.normalize_loudness` (integrated loudness to the target, true
+    peak at most ``true_peak_dbtp``); with ``peak_dbfs``, as :func:`~mixdown.engine.normalize_peak`. The
+    first pass measures, the second applies the gain while it meters and encodes, so memory stays that of
+    a few blocks. Only when the gain would push the true peak over the ceiling does the look-ahead limiter
+    run, on the whole signal in memory (refused above :data:`MAX_LIMITED_SAMPLES`).
+
+    ``target`` may be any format ``mixdown export`` writes (from its extension); ``subtype`` (libsndfile's
+    encoding name, such as ``PCM_16``) applies to the formats libsndfile writes, and defaults to the
+    input's when both files have the same extension.
+
+    Raises
+    ------
+    InvalidInputError
+        For targets out of range, silent audio, a target the ceiling does not allow, or an input too long
+        to limit in memory.
+    AudioReadError
+        If ``source`` cannot be decoded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixdown.formats import write
+    >>> rate = 48_000
+    >>> tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(2 * rate) / rate)).astype(np.float32)
+    >>> write("quiet.wav", tone, rate, subtype="FLOAT")
+    >>> done = normalize_file("quiet.wav", "loud.flac", lufs=-16.0)
+    >>> round(done.after.integrated_lufs, 2), done.limited
+    (-16.0, False)
+    >>> normalize_file("quiet.wav", "peak.wav", peak_dbfs=-1.0).gain_db > 0
+    True
+    """
+    if (lufs is None) == (peak_dbfs is None):
+        raise InvalidInputError("give a loudness target or a peak target, one of them", field="lufs")
+    target = Path(target)
+    with AudioFile(source) as reader:
+        rate, channels = reader.sample_rate, reader.channels
+        kept = _kept_subtype(reader, target, subtype)
+        if peak_dbfs is not None:
+            peak = np.float32(0.0)
+            for block in reader.blocks(block_frames):
+                peak = max(peak, kernels.peak_of(block))
+            gain = peak_gain(peak, peak_dbfs)
+            reader.seek(0)
+            frames = _write_blocks(target, _scaled(reader.blocks(block_frames), gain, None), rate, channels, kept)
+            return FileNormalized(target, gain_to_db(float(gain)), False, None, None, frames)
+        meter = LoudnessMeter(rate, channels)
+        for block in reader.blocks(block_frames):
+            meter.add(block)
+        before = meter.report()
+        gain_db, ceiling = loudness_gain_db(before, lufs, true_peak_dbtp)
+        if before.true_peak_dbtp + gain_db <= ceiling - _TRUE_PEAK_MARGIN_DB:
+            after_meter = LoudnessMeter(rate, channels)
+            reader.seek(0)
+            blocks = _scaled(reader.blocks(block_frames), np.float32(db_to_gain(gain_db)), after_meter)
+            frames = _write_blocks(target, blocks, rate, channels, kept)
+            after = after_meter.report()
+            if after.true_peak_dbtp <= ceiling:
+                return FileNormalized(target, gain_db, False, before, after, frames)
+        if before.frames * channels > MAX_LIMITED_SAMPLES:
+            raise InvalidInputError(
+                f"reaching {lufs:g} LUFS needs the true-peak limiter, which holds the audio in memory: "
+                f"{before.frames} frames x {channels} channels is over its limit of {MAX_LIMITED_SAMPLES} "
+                "samples; lower the target or raise the ceiling", field="target_lufs")
+        reader.seek(0)
+        audio = reader.read()
+    result = normalize_loudness(audio, rate, lufs, true_peak_dbtp)
+    del audio
+    frames = _write_blocks(target, [result.audio], rate, channels, kept)
+    return FileNormalized(target, result.gain_db, result.limited, result.before, result.after, frames)
+
+
+__all__ = ["MAX_LIMITED_SAMPLES", "FileNormalized", "loudness_file", "normalize_file"]
