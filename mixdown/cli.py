@@ -11,7 +11,6 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from mixdown import __version__
 from mixdown.errors import InvalidInputError, MixdownError
@@ -48,11 +47,9 @@ def _loudness_lines(figures: dict) -> list[str]:
 
 
 def cmd_loudness(args: argparse.Namespace) -> int:
-    from mixdown.engine.loudness import measure_loudness
-    from mixdown.formats import read
+    from mixdown.files import loudness_file
 
-    audio, rate = read(args.file)
-    figures = measure_loudness(audio, rate).to_dict()
+    figures = loudness_file(args.file).to_dict()
     if args.json:
         _print_json(figures)
     else:
@@ -60,43 +57,26 @@ def cmd_loudness(args: argparse.Namespace) -> int:
     return 0
 
 
-def _output_subtype(source: Path, output: Path, requested: str | None) -> str | None:
-    """Keep the input's encoding when the output is the same kind of file, unless one is requested."""
-    if requested:
-        return requested
-    from mixdown.formats import file_info
-
-    info = file_info(source)
-    if source.suffix.lower() == output.suffix.lower():
-        return info.subtype
-    return None
-
-
 def cmd_normalize(args: argparse.Namespace) -> int:
-    from mixdown.engine.normalize import normalize_loudness, normalize_peak
-    from mixdown.formats import read, write
+    from mixdown.files import normalize_file
 
-    audio, rate = read(args.input)
-    subtype = _output_subtype(Path(args.input), Path(args.output), args.subtype)
+    if args.peak is not None and args.true_peak is not None:
+        raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
+    ceiling = -1.0 if args.true_peak is None else args.true_peak
+    done = normalize_file(args.input, args.output, lufs=args.lufs, true_peak_dbtp=ceiling, peak_dbfs=args.peak,
+                          subtype=args.subtype)
     if args.peak is not None:
-        if args.true_peak is not None:
-            raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
-        out, gain_db = normalize_peak(audio, args.peak)
-        reply = {"mode": "peak", "target_dbfs": args.peak, "gain_db": gain_db, "limited": False}
+        reply = {"mode": "peak", "target_dbfs": args.peak, "gain_db": done.gain_db, "limited": False}
     else:
-        ceiling = -1.0 if args.true_peak is None else args.true_peak
-        result = normalize_loudness(audio, rate, args.lufs, ceiling)
-        out = result.audio
         reply = {
             "mode": "loudness",
             "target_lufs": args.lufs,
             "true_peak_ceiling_dbtp": ceiling,
-            "gain_db": result.gain_db,
-            "limited": result.limited,
-            "before": result.before.to_dict(),
-            "after": result.after.to_dict(),
+            "gain_db": done.gain_db,
+            "limited": done.limited,
+            "before": done.before.to_dict(),
+            "after": done.after.to_dict(),
         }
-    write(args.output, out, rate, subtype=subtype)
     reply["output"] = str(args.output)
     if args.json:
         _print_json(reply)

@@ -1,4 +1,5 @@
-"""Loudness and normalization of audio files in blocks: the memory of a few blocks, whatever the length.
+"""Audio files from Python: :func:`write_audio` in any export format, and loudness and normalization in
+blocks, with the memory of a few blocks whatever the length.
 
 :func:`loudness_file` meters a file in one pass (:class:`~mixdown.engine.loudness.LoudnessMeter`);
 :func:`normalize_file` measures in a first pass and gains, meters and encodes in a second. Both give the
@@ -8,9 +9,10 @@ figures and samples the in-memory functions give for the whole signal.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +22,8 @@ from mixdown.engine.loudness import LoudnessMeter, LoudnessReport
 from mixdown.engine.normalize import loudness_gain_db, normalize_loudness, peak_gain
 from mixdown.errors import InvalidInputError
 from mixdown.formats.audio_io import sndfile_container, write_blocks
-from mixdown.formats.export import encode_blocks
-from mixdown.formats.spec import format_for_extension
+from mixdown.formats.export import ExportResult, encode_blocks, export
+from mixdown.formats.spec import OutputSpec, format_for_extension
 from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
 
 #: Longest input (frames x channels) the true-peak limiter of :func:`normalize_file` holds in memory; it
@@ -31,6 +33,44 @@ MAX_LIMITED_SAMPLES = 2**27
 
 #: Below this margin under the ceiling, the gained audio's true peak could round over it: the limiter runs.
 _TRUE_PEAK_MARGIN_DB = 1e-3
+
+
+def write_audio(
+    path: str | os.PathLike[str],
+    audio: np.ndarray,
+    sample_rate: int,
+    spec: OutputSpec | Mapping[str, Any] | str | None = None,
+) -> ExportResult:
+    """Write ``audio`` to ``path`` atomically, in any format ``mixdown export`` writes (``mixdown.write``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; its extension names the format unless ``spec`` does.
+    audio : np.ndarray
+        float ``(channels, frames)``, or ``(frames,)`` for mono; samples beyond [-1, 1] are clipped.
+    sample_rate : int
+        Hz.
+    spec : dict, str or OutputSpec, optional
+        A TwistedWave output object (``{"format": "mp3", "bit_rate": 192}``, ``{"format": "wav",
+        "bit_depth": 32, "sample_format": "float"}``, with ``sample_rate`` to resample and ``begin`` /
+        ``end`` to cut), or a format name. Default: the format of ``path``'s extension, its default options.
+
+    Returns
+    -------
+    ExportResult
+        Path, format, options, rate, channels and frames written.
+
+    Examples
+    --------
+    >>> import numpy as np, mixdown
+    >>> noise = np.random.default_rng(0).uniform(-0.5, 0.5, (2, 44_100)).astype(np.float32)
+    >>> mixdown.write("noise.mp3", noise, 44_100, {"format": "mp3", "bit_rate": 192}).frames
+    44100
+    >>> mixdown.write("noise.wav", noise, 44_100).options["bit_depth"]
+    16
+    """
+    return export(audio, sample_rate, spec or format_for_extension(str(path)), path)
 
 
 def loudness_file(path: str | os.PathLike[str], *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> LoudnessReport:
@@ -65,19 +105,19 @@ class FileNormalized:
     frames: int
 
 
-def _kept_subtype(reader: AudioFile, target: Path, subtype: str | None) -> str | None:
-    """The requested encoding, else the input's when the output is the same kind of file."""
-    if subtype:
-        return subtype
+def _kept_subtype(reader: AudioFile, target: Path) -> str | None:
+    """The input's encoding when the output is the same kind of file."""
     if reader.subtype and Path(reader.path).suffix.lower() == target.suffix.lower():
         return reader.subtype
     return None
 
 
-def _write_blocks(target: Path, blocks: Iterable[np.ndarray], rate: int, channels: int, subtype: str | None) -> int:
-    """Through libsndfile (with ``subtype``) where it writes ``target``'s format, else the export encoders."""
+def _write_blocks(target: Path, blocks: Iterable[np.ndarray], rate: int, channels: int, subtype: str | None,
+                  kept: str | None) -> int:
+    """Through libsndfile (with the requested ``subtype``, else the input's ``kept`` one) where it writes
+    ``target``'s format, else through the export encoders with the format's default options."""
     if sndfile_container(target) is not None:
-        return write_blocks(target, blocks, rate, channels, subtype=subtype)
+        return write_blocks(target, blocks, rate, channels, subtype=subtype or kept)
     if subtype:
         raise InvalidInputError(f"{target.suffix or target.name!r} files have no subtype; drop it", field="subtype")
     return encode_blocks(target, blocks, rate, channels, format_for_extension(str(target)))
@@ -140,14 +180,15 @@ def normalize_file(
     target = Path(target)
     with AudioFile(source) as reader:
         rate, channels = reader.sample_rate, reader.channels
-        kept = _kept_subtype(reader, target, subtype)
+        kept = _kept_subtype(reader, target)
         if peak_dbfs is not None:
             peak = np.float32(0.0)
             for block in reader.blocks(block_frames):
                 peak = max(peak, kernels.peak_of(block))
             gain = peak_gain(peak, peak_dbfs)
             reader.seek(0)
-            frames = _write_blocks(target, _scaled(reader.blocks(block_frames), gain, None), rate, channels, kept)
+            blocks = _scaled(reader.blocks(block_frames), gain, None)
+            frames = _write_blocks(target, blocks, rate, channels, subtype, kept)
             return FileNormalized(target, gain_to_db(float(gain)), False, None, None, frames)
         meter = LoudnessMeter(rate, channels)
         for block in reader.blocks(block_frames):
@@ -158,7 +199,7 @@ def normalize_file(
             after_meter = LoudnessMeter(rate, channels)
             reader.seek(0)
             blocks = _scaled(reader.blocks(block_frames), np.float32(db_to_gain(gain_db)), after_meter)
-            frames = _write_blocks(target, blocks, rate, channels, kept)
+            frames = _write_blocks(target, blocks, rate, channels, subtype, kept)
             after = after_meter.report()
             if after.true_peak_dbtp <= ceiling:
                 return FileNormalized(target, gain_db, False, before, after, frames)
@@ -171,8 +212,8 @@ def normalize_file(
         audio = reader.read()
     result = normalize_loudness(audio, rate, lufs, true_peak_dbtp)
     del audio
-    frames = _write_blocks(target, [result.audio], rate, channels, kept)
+    frames = _write_blocks(target, [result.audio], rate, channels, subtype, kept)
     return FileNormalized(target, result.gain_db, result.limited, result.before, result.after, frames)
 
 
-__all__ = ["MAX_LIMITED_SAMPLES", "FileNormalized", "loudness_file", "normalize_file"]
+__all__ = ["MAX_LIMITED_SAMPLES", "FileNormalized", "loudness_file", "normalize_file", "write_audio"]

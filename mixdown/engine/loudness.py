@@ -234,8 +234,8 @@ class LoudnessMeter:
     ...     meter.add(tone[start:start + 10_000])
     >>> meter.report() == measure_loudness(tone, rate)
     True
-    >>> round(meter.report().integrated_lufs, 2)
-    -9.02
+    >>> round(meter.report().integrated_lufs, 1)
+    -9.0
     """
 
     #: Frames of history kept ahead of the peak scan (the interpolator reads 11 before each output).

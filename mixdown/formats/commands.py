@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mixdown.errors import InvalidInputError
-from mixdown.formats.audio_io import read
-from mixdown.formats.export import export
+from mixdown.formats.export import export_file
 from mixdown.formats.probe import probe
 from mixdown.formats.spec import format_for_extension, parse_output
 from mixdown.formats.table import EXTENSIONS
@@ -56,8 +55,7 @@ def _output_object(spec_text: str | None, output: str | None) -> dict[str, Any]:
 
 def run_export(args: argparse.Namespace) -> int:
     spec = parse_output(_output_object(args.spec, args.output))
-    audio, rate = read(args.input)
-    result = export(audio, rate, spec, args.output)
+    result = export_file(args.input, spec, args.output)
     reply = {
         "output": str(result.path), "format": result.format, "options": result.options,
         "sample_rate": result.sample_rate, "channels": result.channels, "frames": result.frames,

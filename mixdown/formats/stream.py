@@ -26,6 +26,10 @@ NOT_FOR_LIBSNDFILE = (1, 18)
 #: libsndfile formats whose header frame count is an estimate (MPEG audio without an info frame).
 ESTIMATED_LENGTH = ("MP3",)
 
+#: libsndfile formats whose seek is exact only on a freshly opened file (Ogg Vorbis and Opus: after reads,
+#: libsndfile 1.2 lands on the wrong samples), so a seek reopens the file first.
+SEEK_FROM_OPEN = ("OGG",)
+
 #: Frames per block of :meth:`AudioFile.blocks` unless told: about 1.4 s at 48 kHz, 1.5 MB of stereo float32.
 DEFAULT_BLOCK_FRAMES = 65_536
 
@@ -109,7 +113,8 @@ class AudioFile:
     def seek(self, frame: int, whence: int = os.SEEK_SET) -> int:
         """Move to ``frame`` (from the start, the current position or the end, as ``whence`` says).
 
-        Returns the new position. libsndfile seeks directly; an FFmpeg-decoded file is decoded forward
+        Returns the new position. libsndfile seeks directly (on a reopened file for Ogg); an FFmpeg-decoded
+        file is decoded forward
         (from the start when going back), so the samples after a seek are exactly the ones a read from the
         start would give there.
         """
@@ -126,6 +131,9 @@ class AudioFile:
             raise InvalidInputError(f"frame {frame} is past the end ({self._frames} frames)", field="frame")
         if self._sndfile is not None:
             try:
+                if self.format in SEEK_FROM_OPEN:
+                    self._sndfile.close()
+                    self._sndfile = soundfile.SoundFile(self.path)
                 self._sndfile.seek(frame)
             except (soundfile.LibsndfileError, RuntimeError) as error:
                 raise AudioReadError(f"cannot seek in {self.path!r}: {error}", field="path") from None
@@ -229,7 +237,7 @@ def open_audio(path: str | os.PathLike[str]) -> AudioFile:
     --------
     >>> import numpy as np, mixdown
     >>> tone = np.sin(np.linspace(0, 2000, 48_000, dtype=np.float32))[np.newaxis] * 0.5
-    >>> mixdown.write("tone.flac", tone, 48_000)
+    >>> _ = mixdown.write("tone.flac", tone, 48_000)
     >>> with mixdown.open("tone.flac") as f:
     ...     print(f.frames, f.sample_rate, f.channels)
     ...     first = f.read(1_000)
@@ -241,3 +249,6 @@ def open_audio(path: str | os.PathLike[str]) -> AudioFile:
     ((1, 1000), [20000, 20000, 7000], (1, 1000))
     """
     return AudioFile(path)
+
+
+__all__ = ["DEFAULT_BLOCK_FRAMES", "AudioFile", "open_audio"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from mixdown.api_compat.twoshot.jobs import JobRegistry, reply
 from mixdown.api_compat.twoshot.library import SampleLibrary
 from mixdown.api_compat.twoshot.models import Project, RenderRequest
 from mixdown.api_compat.twoshot.translate import QUALITY, RenderPlan, translate
-from mixdown.engine import MaterialCache, Source, render_blocks
+from mixdown.engine import MaterialCache, Source, render, render_blocks
 from mixdown.errors import MixdownError
 from mixdown.formats.export import encode_blocks
 from mixdown.formats.table import EXTENSIONS, FORMATS
@@ -112,9 +112,44 @@ def _counted(blocks: Iterator[np.ndarray], total: int, progress: Progress | None
             progress(done, total)
 
 
+def _with_overrides(document: object, overrides: dict) -> object:
+    """The document wrapped as ``{"project", "render"}`` with the given (not None) render options laid over."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(document, dict) and isinstance(document.get("project"), dict) and "tracks" not in document:
+        return {**document, "render": {**(document.get("render") or {}), **given}}
+    return {"project": document, "render": given}
+
+
+def _library(library: str | Path | Mapping | SampleLibrary, sources: SourceCache | None) -> SampleLibrary:
+    return library if isinstance(library, SampleLibrary) else SampleLibrary(library, sources)
+
+
+def render_array(
+    document: object,
+    library: str | Path | Mapping | SampleLibrary,
+    *,
+    quality: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    sample_rate: int | None = None,
+    varispeed: bool = False,
+    materials: MaterialCache | None = None,
+) -> tuple[np.ndarray, int]:
+    """Render ``document`` to float32 ``(channels, frames)`` and its rate: the samples ``render_document``
+    encodes. Raises :class:`TwoShotError` for bad input."""
+    overrides = {"quality": quality, "startTime": start, "endTime": end, "sampleRate": sample_rate}
+    parsed = parse_document(_with_overrides(document, overrides))
+    plan = _plan(parsed, _library(library, None), varispeed)
+    try:
+        audio = render(plan.timeline, plan.start, plan.end, materials=materials)
+    except MixdownError as error:
+        raise from_mixdown(error) from None
+    return audio, plan.timeline.sample_rate
+
+
 def render_document(
     document: object,
-    library: str | Path,
+    library: str | Path | Mapping | SampleLibrary,
     output: str | Path,
     *,
     format: str | None = None,
@@ -134,15 +169,10 @@ def render_document(
     error body) for bad input; the job, when a registry is given, is recorded as failed.
     """
     overrides = {"format": format, "quality": quality, "startTime": start, "endTime": end, "sampleRate": sample_rate}
-    if isinstance(document, dict) and isinstance(document.get("project"), dict) and "tracks" not in document:
-        body = {**document, "render": {**(document.get("render") or {}),
-                                       **{k: v for k, v in overrides.items() if v is not None}}}
-    else:
-        body = {"project": document, "render": {k: v for k, v in overrides.items() if v is not None}}
-    parsed = parse_document(body)
+    parsed = parse_document(_with_overrides(document, overrides))
     output = Path(output)
     fmt = _format_of(output, parsed.request.format if "format" in parsed.request.model_fields_set else None)
-    plan = _plan(parsed, SampleLibrary(library, sources), varispeed)
+    plan = _plan(parsed, _library(library, sources), varispeed)
     record = jobs.start(plan.seconds, {"output": str(output), "format": fmt, "quality": parsed.request.quality}) \
         if jobs else None
     began = time.perf_counter()
