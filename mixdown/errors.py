@@ -38,3 +38,9 @@ class AudioReadError(MixdownError, OSError):
 
 class OutputError(MixdownError, OSError):
     """An output could not be written; nothing was left in its place."""
+
+
+class OutputPathError(OutputError):
+    """The output cannot be written where the caller asked (no such folder, no permission): bad input."""
+
+    exit_code = 2

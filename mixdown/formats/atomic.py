@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from mixdown.errors import OutputError
+from mixdown.errors import OutputPathError
 
 
 @contextlib.contextmanager
@@ -24,11 +24,11 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise OutputError(f"folder {str(folder)!r} does not exist", field="output")
+        raise OutputPathError(f"folder {str(folder)!r} does not exist", field="output")
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".part{target.suffix}", dir=folder)
     except OSError as error:
-        raise OutputError(f"cannot write in {str(folder)!r}: {error.strerror}", field="output") from None
+        raise OutputPathError(f"cannot write in {str(folder)!r}: {error.strerror}", field="output") from None
     os.close(handle)
     temp = Path(temp_name)
     try:
