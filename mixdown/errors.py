@@ -40,8 +40,8 @@ class OutputError(MixdownError, OSError):
     """An output could not be written; nothing was left in its place."""
 
 
-class WriteFailedError(OutputError):
-    """The file system refused an output: a folder or a missing folder named as the target, no permission,
-    no space left, or the file-size limit reached. The user's environment, not mixdown, so exit 2."""
+class OutputPathError(OutputError):
+    """The output cannot be written where the caller asked: a folder or a missing folder named as the
+    target, no permission, no space left, or the file-size limit reached. Bad input, not a bug: exit 2."""
 
     exit_code = 2

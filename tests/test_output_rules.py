@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from mixdown.errors import WriteFailedError
+from mixdown.errors import OutputPathError
 from mixdown.formats import atomic_path, encode, encode_blocks, read, size_limit, write
 from mixdown.formats.atomic import check_output
 from tests.conftest import noise
@@ -87,9 +87,9 @@ def test_dev_null_stays_a_device():
 
 
 def test_folder_is_refused(tmp_path):
-    with pytest.raises(WriteFailedError, match="is a folder"):
+    with pytest.raises(OutputPathError, match="is a folder"):
         write(tmp_path, _audio(), RATE, container="WAV")
-    with pytest.raises(WriteFailedError, match="does not exist"):
+    with pytest.raises(OutputPathError, match="does not exist"):
         check_output(tmp_path / "no" / "x.wav")
 
 
@@ -152,9 +152,9 @@ def test_wav_past_the_32_bit_limit_becomes_rf64(tmp_path, monkeypatch):
 def test_wav_stream_of_unknown_length_is_refused_before_the_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(size_limit, "LIMIT_BYTES", 3_000)
     blocks = [_audio(0.05)] * 4
-    with pytest.raises(WriteFailedError, match="4 GiB"):
+    with pytest.raises(OutputPathError, match="4 GiB"):
         encode_blocks(tmp_path / "big.wav", iter(blocks), RATE, 2, "wav")
-    with pytest.raises(WriteFailedError, match="4 GiB"):
+    with pytest.raises(OutputPathError, match="4 GiB"):
         encode_blocks(tmp_path / "big.aiff", iter(blocks), RATE, 2, "aiff")
     assert not list(tmp_path.iterdir())
 

@@ -9,7 +9,7 @@
   the output is encoded to a private temporary file (WAV, FLAC, MP3 and M4A headers are completed by seeking
   back, which a pipe cannot do) and then streamed into the target.
 - ``-`` is standard output, streamed the same way.
-- A folder, or a target in a folder that does not exist, is refused with :class:`WriteFailedError`;
+- A folder, or a target in a folder that does not exist, is refused with :class:`OutputPathError`;
   :func:`check_output` says so before any work is done.
 """
 
@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mixdown.errors import WriteFailedError
+from mixdown.errors import OutputPathError
 
 #: The name that means standard output (and standard input where a file is read).
 STDIO = "-"
@@ -47,8 +47,8 @@ class OutputTarget:
         return Path(self.name).suffix
 
 
-def _fail(message: str) -> WriteFailedError:
-    return WriteFailedError(message, field="output")
+def _fail(message: str) -> OutputPathError:
+    return OutputPathError(message, field="output")
 
 
 def check_output(target: str | os.PathLike[str]) -> OutputTarget:
@@ -56,7 +56,7 @@ def check_output(target: str | os.PathLike[str]) -> OutputTarget:
 
     Raises
     ------
-    WriteFailedError
+    OutputPathError
         For a folder, a path in a folder that does not exist or cannot be written, or an empty name.
     """
     name = os.fspath(target)
@@ -160,7 +160,7 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
             os.chmod(temp, mode)
             os.replace(temp, where.path)
     except OSError as error:
-        if isinstance(error, (BrokenPipeError, WriteFailedError)) or not error.strerror:
+        if isinstance(error, (BrokenPipeError, OutputPathError)) or not error.strerror:
             raise
         raise _fail(f"cannot write {where.name!r}: {error.strerror}") from None
     finally:

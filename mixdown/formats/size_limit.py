@@ -5,12 +5,12 @@ writes 0xFFFFFFFF and readers lose the rest). When the length is known before wr
 pass the limit is written as RF64 (EBU Tech 3306: the same layout with 64-bit sizes in a ``ds64`` chunk,
 read by libsndfile, FFmpeg and SoX); smaller WAVs stay plain RIFF, byte for byte as before. When the
 length is not known (a stream of blocks) or the container has no 64-bit form (AIFF, AU), writing stops
-with :class:`WriteFailedError` before the limit is passed.
+with :class:`OutputPathError` before the limit is passed.
 """
 
 from __future__ import annotations
 
-from mixdown.errors import WriteFailedError
+from mixdown.errors import OutputPathError
 
 #: Largest payload a 32-bit size field describes, less room for the header chunks.
 LIMIT_BYTES = 0xFFFF_FFFF - (1 << 16)
@@ -47,6 +47,6 @@ class SizeGuard:
             return
         self.written += payload_bytes(frames, self.channels, self.subtype)
         if self.written > LIMIT_BYTES:
-            raise WriteFailedError(
+            raise OutputPathError(
                 f"{self.name} cannot hold more than 4 GiB of audio (its header sizes are 32-bit); "
                 f"write w64, caf or flac instead", field="output")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import soundfile
 
-from mixdown.errors import MixdownError, WriteFailedError
+from mixdown.errors import MixdownError, OutputPathError
 
 
 def failure_reason(path: Path, error: BaseException | None = None) -> str:
@@ -40,7 +40,7 @@ def failure_reason(path: Path, error: BaseException | None = None) -> str:
 
 @contextlib.contextmanager
 def write_failures(path: Path, format_name: str) -> Iterator[None]:
-    """Re-raise any library or system failure while writing ``path`` as :class:`WriteFailedError`."""
+    """Re-raise any library or system failure while writing ``path`` as :class:`OutputPathError`."""
     try:
         yield
     except MixdownError:
@@ -48,5 +48,5 @@ def write_failures(path: Path, format_name: str) -> Iterator[None]:
     except (OSError, soundfile.SoundFileRuntimeError) as error:
         if isinstance(error, BrokenPipeError):
             raise
-        raise WriteFailedError(f"cannot write the {format_name} output: {failure_reason(path, error)}",
+        raise OutputPathError(f"cannot write the {format_name} output: {failure_reason(path, error)}",
                                field="output") from None
