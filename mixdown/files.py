@@ -9,7 +9,7 @@ figures and samples the in-memory functions give for the whole signal.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,9 @@ from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
 #: needs about 30 bytes per sample, so this bound is about 4 GB (46 minutes of 48 kHz stereo). Inputs
 #: that need no limiting stream at any length.
 MAX_LIMITED_SAMPLES = 2**27
+
+#: Called with the frames done so far and the total (None when unknown).
+Progress = Callable[[int, int | None], None]
 
 #: Below this margin under the ceiling, the gained audio's true peak could round over it: the limiter runs.
 _TRUE_PEAK_MARGIN_DB = 1e-3
@@ -73,8 +76,27 @@ def write_audio(
     return export(audio, sample_rate, spec or format_for_extension(str(path)), path)
 
 
-def loudness_file(path: str | os.PathLike[str], *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> LoudnessReport:
+def _reported(blocks: Iterable[np.ndarray], progress: Progress | None, done: int, total: int | None
+              ) -> Iterator[np.ndarray]:
+    """The blocks, telling ``progress`` the frames done (from ``done``) of ``total`` after each."""
+    for block in blocks:
+        yield block
+        done += block.shape[1]
+        if progress is not None:
+            progress(done, total)
+
+
+def _known_frames(reader: AudioFile) -> int | None:
+    """The file's length when its header states it (no counting pass just for a progress bar)."""
+    return reader._frames if reader._frames is not None and reader._frames >= 0 else None
+
+
+def loudness_file(path: str | os.PathLike[str], *, block_frames: int = DEFAULT_BLOCK_FRAMES,
+                  progress: Progress | None = None) -> LoudnessReport:
     """:func:`~mixdown.engine.measure_loudness` of an audio file, read in blocks.
+
+    ``progress``, when given, is called with the frames read so far and the total (None when the header
+    does not state it).
 
     Examples
     --------
@@ -88,7 +110,7 @@ def loudness_file(path: str | os.PathLike[str], *, block_frames: int = DEFAULT_B
     """
     with AudioFile(path) as reader:
         meter = LoudnessMeter(reader.sample_rate, reader.channels)
-        for block in reader.blocks(block_frames):
+        for block in _reported(reader.blocks(block_frames), progress, 0, _known_frames(reader)):
             meter.add(block)
     return meter.report()
 
@@ -141,6 +163,7 @@ def normalize_file(
     peak_dbfs: float | None = None,
     subtype: str | None = None,
     block_frames: int = DEFAULT_BLOCK_FRAMES,
+    progress: Progress | None = None,
 ) -> FileNormalized:
     """Normalize the audio file ``source`` into ``target`` (written atomically), in two passes over blocks.
 
@@ -152,7 +175,8 @@ def normalize_file(
 
     ``target`` may be any format ``mixdown export`` writes (from its extension); ``subtype`` (libsndfile's
     encoding name, such as ``PCM_16``) applies to the formats libsndfile writes, and defaults to the
-    input's when both files have the same extension.
+    input's when both files have the same extension. ``progress`` is called with the frames done over
+    both passes and their total (None when the header does not state the length).
 
     Raises
     ------
@@ -181,24 +205,32 @@ def normalize_file(
     with AudioFile(source) as reader:
         rate, channels = reader.sample_rate, reader.channels
         kept = _kept_subtype(reader, target)
+        known = _known_frames(reader)
+        total = None if known is None else 2 * known
+
+        def first_pass() -> Iterator[np.ndarray]:
+            return _reported(reader.blocks(block_frames), progress, 0, total)
+
+        def second_pass() -> Iterator[np.ndarray]:
+            reader.seek(0)
+            return _reported(reader.blocks(block_frames), progress, reader.frames, total)
+
         if peak_dbfs is not None:
             peak = np.float32(0.0)
-            for block in reader.blocks(block_frames):
+            for block in first_pass():
                 peak = max(peak, kernels.peak_of(block))
             gain = peak_gain(peak, peak_dbfs)
-            reader.seek(0)
-            blocks = _scaled(reader.blocks(block_frames), gain, None)
+            blocks = _scaled(second_pass(), gain, None)
             frames = _write_blocks(target, blocks, rate, channels, subtype, kept)
             return FileNormalized(target, gain_to_db(float(gain)), False, None, None, frames)
         meter = LoudnessMeter(rate, channels)
-        for block in reader.blocks(block_frames):
+        for block in first_pass():
             meter.add(block)
         before = meter.report()
         gain_db, ceiling = loudness_gain_db(before, lufs, true_peak_dbtp)
         if before.true_peak_dbtp + gain_db <= ceiling - _TRUE_PEAK_MARGIN_DB:
             after_meter = LoudnessMeter(rate, channels)
-            reader.seek(0)
-            blocks = _scaled(reader.blocks(block_frames), np.float32(db_to_gain(gain_db)), after_meter)
+            blocks = _scaled(second_pass(), np.float32(db_to_gain(gain_db)), after_meter)
             frames = _write_blocks(target, blocks, rate, channels, subtype, kept)
             after = after_meter.report()
             if after.true_peak_dbtp <= ceiling:

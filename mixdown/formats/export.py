@@ -8,7 +8,7 @@ and :func:`encode` write audio as given, for callers that stream a render or hav
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,12 +51,15 @@ def encode_blocks(
     sample_rate: int,
     channels: int,
     spec: OutputSpec | Mapping[str, Any] | str,
+    *,
+    frames: int | None = None,
 ) -> int:
     """Encode ``blocks`` of ``(channels, n)`` audio into ``path`` atomically; returns the frames written.
 
     Only the spec's format, options and ``dither`` apply: the blocks are written at ``sample_rate`` as they
     come, so a spec asking for another ``sample_rate`` or for a range is refused (use :func:`export`).
     Samples beyond [-1, 1] are clipped. Nothing appears at ``path`` unless every block was encoded.
+    ``frames``, when the caller knows how many will come, lets a WAV past 4 GiB be written as RF64.
 
     Raises
     ------
@@ -79,7 +82,7 @@ def encode_blocks(
                                     field=name)
     options = check_encodable(spec.format, spec.options, sample_rate, channels, spec.given)
     with atomic_path(path) as temp, open_encoder(
-        temp, spec.format, options, sample_rate, channels, dither=spec.dither
+        temp, spec.format, options, sample_rate, channels, dither=spec.dither, expected_frames=frames
     ) as encoder:
         for block in blocks:
             block = as_audio(block)
@@ -97,7 +100,7 @@ def encode(path: str | os.PathLike[str], audio: np.ndarray, sample_rate: int,
            spec: OutputSpec | Mapping[str, Any] | str) -> int:
     """Encode ``audio`` into ``path`` atomically, as it is (see :func:`encode_blocks`)."""
     audio = as_audio(audio)
-    return encode_blocks(path, [audio], sample_rate, audio.shape[0], spec)
+    return encode_blocks(path, [audio], sample_rate, audio.shape[0], spec, frames=audio.shape[1])
 
 
 def _target(target: str | os.PathLike[str] | None, spec: OutputSpec) -> Path:
@@ -158,7 +161,7 @@ def export(
     first, stop = spec.frame_range(audio.shape[1], rate)
     path = _target(target, spec)
     plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
-    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain)
+    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first)
     return ExportResult(path, spec.format, options, rate, audio.shape[0], frames)
 
 
@@ -180,11 +183,14 @@ def export_file(
     target: str | os.PathLike[str] | None = None,
     *,
     block_frames: int = DEFAULT_BLOCK_FRAMES,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> ExportResult:
     """:func:`export` of the audio file ``source``, decoded, resampled and encoded in blocks.
 
     Memory stays that of a few blocks whatever the file's length; the output is the same as
     ``export(*read(source), spec, target)`` gives. A range at the input's own rate is reached by seeking.
+    ``progress``, when given, is called with the output frames encoded so far and their total (None
+    when the input's header does not state its length).
 
     Examples
     --------
@@ -215,7 +221,23 @@ def export_file(
             blocks = resample_blocks(reader.blocks(block_frames), from_rate, rate, channels)
             if stop is not None:
                 blocks = _counted(blocks, first, stop - first)
+        if progress is not None:
+            known = reader._frames if reader._frames is not None and reader._frames >= 0 else None
+            if stop is not None:
+                known = stop - first
+            elif known is not None and rate != from_rate:
+                known = resampled_length(known, from_rate, rate)
+            blocks = _progressing(blocks, progress, known)
         path = _target(target, spec)
         plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
         frames = encode_blocks(path, blocks, rate, channels, plain)
     return ExportResult(path, spec.format, options, rate, channels, frames)
+
+
+def _progressing(blocks: Iterable[np.ndarray], progress: Callable[[int, int | None], None],
+                 total: int | None) -> Iterator[np.ndarray]:
+    done = 0
+    for block in blocks:
+        yield block
+        done += block.shape[1]
+        progress(done, total)
