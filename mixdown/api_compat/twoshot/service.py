@@ -12,12 +12,13 @@ import numpy as np
 from pydantic import ValidationError
 
 from mixdown.api_compat.sources import SourceCache
+from mixdown.api_compat.twoshot.bpm import detect_source_bpm
 from mixdown.api_compat.twoshot.errors import TwoShotError, from_mixdown, from_validation
 from mixdown.api_compat.twoshot.jobs import JobRegistry, reply
 from mixdown.api_compat.twoshot.library import SampleLibrary
 from mixdown.api_compat.twoshot.models import Project, RenderRequest
 from mixdown.api_compat.twoshot.translate import QUALITY, RenderPlan, translate
-from mixdown.engine import MaterialCache, Source, render_blocks
+from mixdown.engine import MaterialCache, render_blocks
 from mixdown.errors import MixdownError
 from mixdown.formats.export import encode_blocks
 from mixdown.formats.table import EXTENSIONS, FORMATS
@@ -91,18 +92,6 @@ def output_spec(fmt: str, quality: str) -> dict:
     return spec
 
 
-def _detector() -> Callable[[Source], float | None]:
-    def detect(source: Source) -> float | None:
-        from mixdown.api_compat.twoshot.bpm import detect_bpm
-
-        try:
-            return detect_bpm(source.audio, source.sample_rate).bpm
-        except MixdownError:
-            return None
-
-    return detect
-
-
 def _counted(blocks: Iterator[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
     done = 0
     for block in blocks:
@@ -166,6 +155,7 @@ def render_document(
         "duration": frames / plan.timeline.sample_rate,
         "clips": plan.clip_count,
         "tempoSync": plan.tempo_sync,
+        "tempoSyncSources": {audio: tempo.to_reply() for audio, tempo in plan.source_tempi.items()},
         "renderSeconds": round(time.perf_counter() - began, 3),
     }
     if record:
@@ -176,7 +166,7 @@ def render_document(
 
 def _plan(parsed: RenderDocument, library: SampleLibrary, varispeed: bool) -> RenderPlan:
     try:
-        return translate(parsed.project, library, parsed.request, detect_bpm=_detector(),
+        return translate(parsed.project, library, parsed.request, detect_bpm=detect_source_bpm,
                          varispeed=varispeed)
     except TwoShotError:
         raise
