@@ -2,7 +2,7 @@
 
 Prints the BPM with one decimal, or ``no tempo`` for a one-shot, a held sound or noise (exit status 0 either
 way). With ``--json``, one object: ``bpm`` (``null`` for no tempo), ``confidence``, ``bars``, ``method``,
-``evidence`` (snake_case keys; see :class:`mixdown.engine.tempo.TempoEvidence`) and ``file``. ``--loop``
+``evidence`` (snake_case keys; see :class:`mixdown.engine.tempo.TempoEvidence`) and ``path``. ``--loop``
 says the file is a loop of whole bars, ``--no-loop`` that it is not; by default the onsets decide (see
 :func:`mixdown.engine.tempo.detect_bpm`). Errors are :class:`MixdownError`\\ s naming their field, for the
 command line to print as one line.
@@ -11,8 +11,10 @@ command line to print as one line.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from mixdown.console import emit
+from mixdown.progress import progress_for
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,12 +23,13 @@ def run(args: argparse.Namespace) -> int:
     from mixdown.engine.tempo import detect_bpm
     from mixdown.formats import read
 
-    audio, rate = read(args.file)
-    estimate = detect_bpm(audio, rate, is_loop=args.loop)
-    if args.json:
-        print(json.dumps({**estimate.to_dict(), "file": str(args.file)}, indent=2, allow_nan=False))
-    else:
-        print("no tempo" if estimate.bpm is None else f"{estimate.bpm:.1f}")
+    with progress_for(args, "bpm") as progress:
+        progress.stage("decoding")
+        audio, rate = read(args.file)
+        progress.stage("detecting")
+        estimate = detect_bpm(audio, rate, is_loop=args.loop)
+    emit(args, {**estimate.to_dict(), "path": str(args.file)},
+         "no tempo" if estimate.bpm is None else f"{estimate.bpm:.1f}")
     return 0
 
 
