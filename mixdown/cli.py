@@ -1,20 +1,35 @@
 """The ``mixdown`` command.
 
-Exit status: 0 on success, 2 for bad input (a missing or unreadable file, an out-of-range value), 1 for
-an internal failure. Errors are one line on stderr, never a traceback, and never leave an output behind.
+Replies, errors, warnings, ``--json``/``-q``/``-v`` and exit statuses follow :mod:`mixdown.console` on every
+command: 0 success, 2 bad input (options included), 1 internal failure, 130 interrupted. Errors are one line
+on stderr, never a traceback (unless ``-v``), and never leave an output behind.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from mixdown import __version__
+from mixdown.console import (
+    CommandInterruptedError,
+    InternalError,
+    UsageError,
+    add_reply_options,
+    command_name,
+    emit,
+    error_object,
+    note,
+    print_json,
+    usage_error,
+)
 from mixdown.errors import InvalidInputError, MixdownError
+from mixdown.progress import progress_for
 
 
 def _finite(text: str) -> float:
@@ -25,10 +40,6 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return value
-
-
-def _print_json(payload: dict) -> None:
-    print(json.dumps(payload, indent=2, allow_nan=False))
 
 
 def _format_figure(value: float | None, unit: str) -> str:
@@ -51,12 +62,12 @@ def cmd_loudness(args: argparse.Namespace) -> int:
     from mixdown.engine.loudness import measure_loudness
     from mixdown.formats import read
 
-    audio, rate = read(args.file)
-    figures = measure_loudness(audio, rate).to_dict()
-    if args.json:
-        _print_json(figures)
-    else:
-        print("\n".join(_loudness_lines(figures)))
+    with progress_for(args, "loudness") as progress:
+        progress.stage("decoding")
+        audio, rate = read(args.file)
+        progress.stage("measuring")
+        figures = measure_loudness(audio, rate).to_dict()
+    emit(args, {"path": str(args.file), **figures}, _loudness_lines(figures))
     return 0
 
 
@@ -76,33 +87,34 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     from mixdown.engine.normalize import normalize_loudness, normalize_peak
     from mixdown.formats import read, write
 
-    audio, rate = read(args.input)
-    subtype = _output_subtype(Path(args.input), Path(args.output), args.subtype)
-    if args.peak is not None:
-        if args.true_peak is not None:
-            raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
-        out, gain_db = normalize_peak(audio, args.peak)
-        reply = {"mode": "peak", "target_dbfs": args.peak, "gain_db": gain_db, "limited": False}
-    else:
-        ceiling = -1.0 if args.true_peak is None else args.true_peak
-        result = normalize_loudness(audio, rate, args.lufs, ceiling)
-        out = result.audio
-        reply = {
-            "mode": "loudness",
-            "target_lufs": args.lufs,
-            "true_peak_ceiling_dbtp": ceiling,
-            "gain_db": result.gain_db,
-            "limited": result.limited,
-            "before": result.before.to_dict(),
-            "after": result.after.to_dict(),
-        }
-    write(args.output, out, rate, subtype=subtype)
+    if args.peak is not None and args.true_peak is not None:
+        raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
+    with progress_for(args, "normalize") as progress:
+        progress.stage("decoding")
+        audio, rate = read(args.input)
+        subtype = _output_subtype(Path(args.input), Path(args.output), args.subtype)
+        progress.stage("measuring")
+        if args.peak is not None:
+            out, gain_db = normalize_peak(audio, args.peak)
+            reply = {"mode": "peak", "target_dbfs": args.peak, "gain_db": gain_db, "limited": False}
+        else:
+            ceiling = -1.0 if args.true_peak is None else args.true_peak
+            result = normalize_loudness(audio, rate, args.lufs, ceiling)
+            out = result.audio
+            reply = {
+                "mode": "loudness",
+                "target_lufs": args.lufs,
+                "true_peak_ceiling_dbtp": ceiling,
+                "gain_db": result.gain_db,
+                "limited": result.limited,
+                "before": result.before.to_dict(),
+                "after": result.after.to_dict(),
+            }
+        progress.stage("encoding")
+        write(args.output, out, rate, subtype=subtype)
     reply["output"] = str(args.output)
-    if args.json:
-        _print_json(reply)
-    else:
-        limited = ", limited" if reply["limited"] else ""
-        print(f"{args.output}: gain {reply['gain_db']:+.2f} dB{limited}")
+    limited = ", limited" if reply["limited"] else ""
+    emit(args, reply, f"{args.output}: gain {reply['gain_db']:+.2f} dB{limited}")
     return 0
 
 
@@ -125,10 +137,14 @@ def cmd_stretch(args: argparse.Namespace) -> int:
     from mixdown.engine import stretch
     from mixdown.formats import read, write
 
-    audio, rate = read(args.input)
     ratio = _stretch_ratio(args)
-    out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed)
-    write(args.output, out, rate, subtype=args.subtype)
+    with progress_for(args, "stretch") as progress:
+        progress.stage("decoding")
+        audio, rate = read(args.input)
+        progress.stage("stretching")
+        out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed)
+        progress.stage("encoding")
+        write(args.output, out, rate, subtype=args.subtype)
     reply = {
         "output": str(args.output),
         "ratio": ratio,
@@ -139,22 +155,40 @@ def cmd_stretch(args: argparse.Namespace) -> int:
         "frames": int(out.shape[1]),
         "sample_rate": rate,
     }
-    if args.json:
-        _print_json(reply)
-    else:
-        print(f"{args.output}: {reply['input_frames']} -> {reply['frames']} frames (ratio {ratio:g}, "
-              f"{args.semitones:+g} semitones, {args.quality})")
+    emit(args, reply, f"{args.output}: {reply['input_frames']} -> {reply['frames']} frames (ratio {ratio:g}, "
+                      f"{args.semitones:+g} semitones, {args.quality})")
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are raised, so that ``main`` answers them like any bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        error = usage_error(message)
+        error.parser = self  # type: ignore[attr-defined]
+        raise error
+
+
+def _leaves(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """The parsers of the runnable commands under ``parser`` (``loudness``, ``job get``, ...)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            seen: set[int] = set()
+            for sub in action.choices.values():
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    yield from _leaves(sub)
+            return
+    yield parser
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mixdown", description="Local, offline audio rendering engine.")
-    parser.add_argument("--version", action="version", version=f"mixdown {__version__}")
+    parser = _Parser(prog="mixdown", description="Local, offline audio rendering engine.")
+    parser.add_argument("-V", "--version", action="version", version=f"mixdown {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     loudness = commands.add_parser("loudness", help="measure EBU R128 / BS.1770-4 loudness and peaks")
     loudness.add_argument("file", help="audio file")
-    loudness.add_argument("--json", action="store_true", help="print one JSON object")
     loudness.set_defaults(run=cmd_loudness)
 
     normalize = commands.add_parser("normalize", help="normalize to a loudness or a peak level")
@@ -165,7 +199,6 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--peak", type=_finite, help="sample peak target, dBFS")
     normalize.add_argument("--true-peak", type=_finite, help="true-peak ceiling with --lufs, dBTP (default -1)")
     normalize.add_argument("--subtype", help="output encoding, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
-    normalize.add_argument("--json", action="store_true", help="print the result as JSON")
     normalize.set_defaults(run=cmd_normalize)
 
     stretch = commands.add_parser("stretch", help="change speed and/or pitch (phase vocoder, or varispeed)")
@@ -174,11 +207,11 @@ def _parser() -> argparse.ArgumentParser:
     stretch.add_argument("--ratio", type=_finite, help="playback speed: 2 is twice as fast (default 1)")
     stretch.add_argument("--from-bpm", type=_finite, help="the input's tempo, with --to-bpm")
     stretch.add_argument("--to-bpm", type=_finite, help="the tempo to play at, with --from-bpm")
-    stretch.add_argument("--semitones", type=_finite, default=0.0, help="pitch offset (default 0)")
-    stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high")
+    stretch.add_argument("--semitones", type=_finite, default=0.0, help="pitch offset (default: %(default)g)")
+    stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high",
+                         help="phase vocoder preset: FFT 2048, 3072 or 4096 (default: %(default)s)")
     stretch.add_argument("--varispeed", action="store_true", help="resample: pitch follows speed, as on tape")
     stretch.add_argument("--subtype", help="output encoding (default: 24-bit PCM)")
-    stretch.add_argument("--json", action="store_true", help="print the result as JSON")
     stretch.set_defaults(run=cmd_stretch)
 
     from mixdown.api_compat.songclip.commands import add_commands as add_songclip_commands
@@ -187,6 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     from mixdown.api_compat.twoshot.commands import add_commands as add_twoshot_commands
     from mixdown.batch.commands import add_commands as add_batch_commands
     from mixdown.formats.commands import add_commands as add_formats_commands
+    from mixdown.server.commands import add_commands as add_server_commands
 
     add_twoshot_commands(commands)
     add_bpm_command(commands)
@@ -194,27 +228,67 @@ def _parser() -> argparse.ArgumentParser:
     add_twistedwave_commands(commands)
     add_batch_commands(commands)
     add_formats_commands(commands)
+    add_server_commands(commands)
+    for leaf in _leaves(parser):
+        if leaf is not parser:
+            add_reply_options(leaf)
     return parser
+
+
+def _usage_args(error: UsageError, argv: Sequence[str]) -> argparse.Namespace:
+    """What ``main`` knows of a command whose options did not parse: its name, its error reply, --json."""
+    parser: argparse.ArgumentParser = getattr(error, "parser", None) or _Parser(prog="mixdown")
+    words = parser.prog.split()
+    return argparse.Namespace(
+        command=" ".join(words[1:]) or None, on_error=parser.get_default("on_error"),
+        json="--json" in argv, quiet="-q" in argv or "--quiet" in argv,
+        verbose="-v" in argv or "--verbose" in argv,
+    )
+
+
+def _own_error_reply(args: argparse.Namespace, error: MixdownError) -> None:
+    print_json(error_object(error))
+
+
+def _fail(args: argparse.Namespace, error: MixdownError) -> int:
+    """Answer ``error``: its reply on stdout with --json, one line on stderr; returns the exit status."""
+    if getattr(args, "json", False):
+        on_error: Callable[[argparse.Namespace, MixdownError], None] = getattr(args, "on_error", None) \
+            or _own_error_reply
+        on_error(args, error)
+    name = command_name(args)
+    if isinstance(error, CommandInterruptedError):
+        print(f"{name}: interrupted", file=sys.stderr)
+    elif isinstance(error, InternalError):
+        print(f"{name}: internal error: {error}", file=sys.stderr)
+    else:
+        print(f"{name}: error: {error}", file=sys.stderr)
+    return error.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = args.run
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        return run(args)
+        args, extra = _parser().parse_known_args(argv)
+    except UsageError as error:
+        return _fail(_usage_args(error, argv), error)
+    if extra:
+        return _fail(args, UsageError(f"unrecognized arguments: {' '.join(extra)}", field=extra[0]))
+    run: Callable[[argparse.Namespace], int] = args.run
+    started = time.perf_counter()
+    try:
+        status = run(args)
     except MixdownError as error:
-        on_error = getattr(args, "on_error", None)
-        if on_error:
-            on_error(args, error)
-        print(f"mixdown {args.command}: error: {error}", file=sys.stderr)
-        return error.exit_code
+        return _fail(args, error)
     except KeyboardInterrupt:
-        print(f"mixdown {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _fail(args, CommandInterruptedError("interrupted"))
     except Exception as error:
-        print(f"mixdown {args.command}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        return _fail(args, InternalError(f"{type(error).__name__}: {error}"))
+    note(args, f"done in {time.perf_counter() - started:.2f} s (exit status {status})")
+    return status
 
 
 if __name__ == "__main__":

@@ -38,3 +38,10 @@ class AudioReadError(MixdownError, OSError):
 
 class OutputError(MixdownError, OSError):
     """An output could not be written; nothing was left in its place."""
+
+
+class OutputPathError(OutputError):
+    """The output cannot be written where the caller asked: a folder or a missing folder named as the
+    target, no permission, no space left, or the file-size limit reached. Bad input, not a bug: exit 2."""
+
+    exit_code = 2

@@ -35,8 +35,9 @@ def test_loudness_json_has_every_figure(capsys, song):
     status, out, _ = run(capsys, "loudness", str(song), "--json")
     assert status == 0
     figures = json.loads(out)
-    assert set(figures) == {"integrated_lufs", "momentary_max_lufs", "short_term_max_lufs", "loudness_range_lu",
-                            "true_peak_dbtp", "sample_peak_dbfs", "sample_rate", "channels", "frames"}
+    assert set(figures) == {"path", "integrated_lufs", "momentary_max_lufs", "short_term_max_lufs",
+                            "loudness_range_lu", "true_peak_dbtp", "sample_peak_dbfs", "sample_rate", "channels",
+                            "frames"}
     assert figures["sample_rate"] == 48_000 and figures["channels"] == 2 and figures["frames"] == 288_000
     assert figures["sample_peak_dbfs"] == pytest.approx(20 * np.log10(0.3), abs=0.05)
 
@@ -124,7 +125,7 @@ def test_demo_writes_library_project_and_render(capsys, tmp_path, monkeypatch):
     assert soundfile.info(str(target)).frames == reply["frames"] == 44_100 * 16
     assert json.loads((tmp_path / "demo-files" / "project.json").read_text())["tempo"] == 120.0
     assert (tmp_path / "demo-files" / "library" / "library.json").is_file()
-    assert reply["status"] == "completed" and reply["jobId"].startswith("render-")
+    assert reply["render"]["status"] == "completed" and reply["render"]["jobId"].startswith("render-")
     assert -30 < reply["loudness"]["integrated_lufs"] < -10
     assert reply["loudness"]["true_peak_dbtp"] < 0
     first = target.read_bytes()

@@ -173,14 +173,15 @@ def test_cli_prints_jsend_and_exits_by_outcome(tmp_path, capsys):
     song = make_song(tmp_path)
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(EVENT))
-    assert main(["songclip", str(spec), "--song", str(song), "-o", str(tmp_path / "c.mp3")]) == 0
+    assert main(["songclip", str(spec), "--song", str(song), "-o", str(tmp_path / "c.mp3"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "success"
     spec.write_text(json.dumps({**EVENT, "end": 10}))
-    assert main(["songclip", str(spec), "--song", str(song), "-o", str(tmp_path / "d.mp3")]) == 2
+    assert main(["songclip", str(spec), "--song", str(song), "-o", str(tmp_path / "d.mp3"), "--json"]) == 2
     assert json.loads(capsys.readouterr().out) == {"status": "fail", "data": {
         "end": "end (10 ms) must be after start (1000 ms)"}}
-    assert main(["songclip", str(spec), "--song", str(tmp_path / "none.wav"), "-o", str(tmp_path / "e.mp3")]) == 2
+    assert main(["songclip", str(spec), "--song", str(tmp_path / "none.wav"), "-o", str(tmp_path / "e.mp3"),
+                 "--json"]) == 2
     assert "song" in json.loads(capsys.readouterr().out)["data"]
     spec.write_text("{oops")
-    assert main(["songclip", str(spec), "--song", str(song), "-o", str(tmp_path / "e.mp3")]) == 2
+    assert main(["songclip", str(spec), "--song", str(song), "-o", str(tmp_path / "e.mp3"), "--json"]) == 2
     assert "spec" in json.loads(capsys.readouterr().out)["data"]

@@ -46,7 +46,7 @@ def mixdown(capsys, tmp_path):
 
     def run(*argv: str, store_option: bool = True) -> tuple[int, object, str]:
         capsys.readouterr()
-        code = main([*argv, "--store", store] if store_option else list(argv))
+        code = main([*argv, "--store", store, "--json"] if store_option else [*argv, "--json"])
         captured = capsys.readouterr()
         try:
             reply = json.loads(captured.out)

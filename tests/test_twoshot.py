@@ -304,7 +304,7 @@ def test_cli_render_json_reply_status_and_error_body(tmp_path, library, capsys):
     status = main(["render", str(path), "--library", str(library), "-o", str(out), "--jobs", str(jobs), "--json"])
     reply = json.loads(capsys.readouterr().out)
     assert status == 0 and reply["format"] == "flac" and soundfile.info(str(out)).subtype == "PCM_16"
-    assert main(["render", "--status", reply["jobId"], "--jobs", str(jobs)]) == 0
+    assert main(["render", "--status", reply["jobId"], "--jobs", str(jobs), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "completed"
     bad = copy.deepcopy(json.loads(path.read_text()))
     bad["project"]["tracks"][0]["clips"][0]["speed"] = "warp"

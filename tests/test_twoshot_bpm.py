@@ -324,9 +324,9 @@ def test_command_json(capsys, loop_file):
     args, _ = _command("bpm", str(loop_file), "--json")
     assert args.run(args) == 0
     reply = json.loads(capsys.readouterr().out)
-    assert set(reply) == {"bpm", "confidence", "bars", "method", "file"}
+    assert set(reply) == {"bpm", "confidence", "bars", "method", "path"}
     assert reply["bpm"] == pytest.approx(87.5, abs=0.01)
-    assert reply["bars"] == 2 and reply["method"] == "loop-length" and reply["file"] == str(loop_file)
+    assert reply["bars"] == 2 and reply["method"] == "loop-length" and reply["path"] == str(loop_file)
     assert 0.0 <= reply["confidence"] <= 1.0
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from mixdown.batch.manifest import read_manifest
-from mixdown.batch.runner import ProgressBar, Summary, run_batch
+from mixdown.batch.runner import Summary, run_batch
+from mixdown.console import emit
+from mixdown.progress import progress_for
 
 
 def _table(summary: Summary) -> str:
@@ -26,17 +26,14 @@ def _table(summary: Summary) -> str:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     jobs = read_manifest(args.manifest)
-    bar = ProgressBar() if sys.stderr.isatty() and not args.json else None
-    try:
+    with progress_for(args, "batch", unit="jobs") as progress:
+        def report(summary: Summary) -> None:
+            progress(summary.done, summary.total - summary.skipped,
+                     f"{summary.failed} failed, {summary.audio_seconds / 3600:.2f} audio-h")
+
         summary = run_batch(jobs, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                            progress=bar)
-    finally:
-        if bar:
-            bar.close()
-    if args.json:
-        print(json.dumps(summary.as_dict(), indent=2))
-    else:
-        print(_table(summary))
+                            progress=report)
+    emit(args, summary.as_dict(), _table(summary))
     if summary.interrupted:
         return 130
     return 1 if summary.failed else 0
@@ -49,5 +46,4 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     batch.add_argument("--scheduler", help="submit to a Dask distributed scheduler, tcp://HOST:PORT")
     batch.add_argument("--resume", action="store_true", help="skip jobs already rendered with a matching hash")
-    batch.add_argument("--json", action="store_true", help="print the summary as JSON")
     batch.set_defaults(run=cmd_batch)

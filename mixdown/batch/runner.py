@@ -13,7 +13,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -185,26 +184,3 @@ def _count(summary: Summary, record: dict) -> None:
     else:
         summary.failed += 1
         summary.failures.append({"index": record["index"], "id": record.get("id"), "error": record.get("error")})
-
-
-class ProgressBar:
-    """jobs done / failed, audio-hours rendered and an ETA on one terminal line."""
-
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-
-    def __call__(self, summary: Summary) -> None:
-        left = summary.total - summary.skipped
-        done = summary.done
-        width = 28
-        filled = round(width * done / max(left, 1))
-        eta = summary.wall_seconds / done * (left - done) if done else 0.0
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{left} done, {summary.failed} failed, "
-            f"{summary.audio_seconds / 3600:.2f} audio-h, ETA {int(eta // 60):02d}:{int(eta % 60):02d}"
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()

@@ -13,16 +13,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mixdown.console import emit
 from mixdown.errors import InvalidInputError
 from mixdown.formats.audio_io import read
 from mixdown.formats.export import export
 from mixdown.formats.probe import probe
 from mixdown.formats.spec import format_for_extension, parse_output
 from mixdown.formats.table import EXTENSIONS
-
-
-def _print_json(payload: dict[str, Any]) -> None:
-    print(json.dumps(payload, indent=2, allow_nan=False))
+from mixdown.progress import progress_for
 
 
 def _spec_object(text: str | None) -> dict[str, Any]:
@@ -56,27 +54,24 @@ def _output_object(spec_text: str | None, output: str | None) -> dict[str, Any]:
 
 def run_export(args: argparse.Namespace) -> int:
     spec = parse_output(_output_object(args.spec, args.output))
-    audio, rate = read(args.input)
-    result = export(audio, rate, spec, args.output)
+    with progress_for(args, "export") as progress:
+        progress.stage("decoding")
+        audio, rate = read(args.input)
+        progress.stage("encoding")
+        result = export(audio, rate, spec, args.output)
     reply = {
         "output": str(result.path), "format": result.format, "options": result.options,
         "sample_rate": result.sample_rate, "channels": result.channels, "frames": result.frames,
         "duration": result.frames / result.sample_rate,
     }
-    if args.json:
-        _print_json(reply)
-    else:
-        print(f"{result.path}: {result.format}, {result.channels} ch, {result.sample_rate} Hz, "
-              f"{result.frames} frames")
+    emit(args, reply, f"{result.path}: {result.format}, {result.channels} ch, {result.sample_rate} Hz, "
+                      f"{result.frames} frames")
     return 0
 
 
 def run_info(args: argparse.Namespace) -> int:
     summary = probe(args.file).to_dict()
-    if args.json:
-        _print_json(summary)
-    else:
-        print("\n".join(f"{name:<12}{value}" for name, value in summary.items()))
+    emit(args, summary, [f"{name:<12}{value}" for name, value in summary.items()])
     return 0
 
 

@@ -52,6 +52,7 @@ def encode_blocks(
     channels: int,
     spec: OutputSpec | Mapping[str, Any] | str,
     *,
+    frames: int | None = None,
     tags: Mapping[str, str] | None = None,
     markers: Sequence[Sequence] | None = None,
 ) -> int:
@@ -59,9 +60,10 @@ def encode_blocks(
 
     Only the spec's format, options and ``dither`` apply: the blocks are written at ``sample_rate`` as they
     come, so a spec asking for another ``sample_rate`` or for a range is refused (use :func:`export`).
-    Samples beyond [-1, 1] are clipped. ``tags`` and ``markers`` (``[frame, name]``) are written into the
-    finished file as its format allows (:func:`mixdown.formats.tags.write_tags`). Nothing appears at
-    ``path`` unless every block was encoded.
+    Samples beyond [-1, 1] are clipped. Nothing appears at ``path`` unless every block was encoded.
+    ``frames``, when the caller knows how many will come, lets a WAV past 4 GiB be written as RF64.
+    ``tags`` and ``markers`` (``[frame, name]``) are written into the finished file as its format allows
+    (:func:`mixdown.formats.tags.write_tags`).
 
     Raises
     ------
@@ -84,7 +86,8 @@ def encode_blocks(
                                     field=name)
     options = check_encodable(spec.format, spec.options, sample_rate, channels, spec.given)
     with atomic_path(path) as temp:
-        with open_encoder(temp, spec.format, options, sample_rate, channels, dither=spec.dither) as encoder:
+        with open_encoder(temp, spec.format, options, sample_rate, channels, dither=spec.dither,
+                          expected_frames=frames) as encoder:
             for block in blocks:
                 block = as_audio(block)
                 if block.shape[0] != channels:
@@ -103,7 +106,7 @@ def encode(path: str | os.PathLike[str], audio: np.ndarray, sample_rate: int,
            spec: OutputSpec | Mapping[str, Any] | str) -> int:
     """Encode ``audio`` into ``path`` atomically, as it is (see :func:`encode_blocks`)."""
     audio = as_audio(audio)
-    return encode_blocks(path, [audio], sample_rate, audio.shape[0], spec)
+    return encode_blocks(path, [audio], sample_rate, audio.shape[0], spec, frames=audio.shape[1])
 
 
 def _target(target: str | os.PathLike[str] | None, spec: OutputSpec) -> Path:
@@ -173,5 +176,6 @@ def export(
     placed = [[(2 * position * rate + sample_rate) // (2 * sample_rate) - first, name]
               for position, name in markers or []]
     placed = [marker for marker in placed if 0 <= marker[0] <= stop - first]
-    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, tags=tags, markers=placed)
+    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first,
+                           tags=tags, markers=placed)
     return ExportResult(path, spec.format, options, rate, audio.shape[0], frames)

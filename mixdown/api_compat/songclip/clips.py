@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields
 from mixdown.api_compat.songclip.models import ClipSpec
 from mixdown.api_compat.songclip.presets import PRESETS, Preset
 from mixdown.engine import Fade, apply_fades, resample
@@ -35,6 +36,9 @@ class SongclipFailError(MixdownError):
         first = next(iter(data.items()))
         super().__init__(first[1], field=first[0])
         self.data = dict(data)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{field}: {message}" for field, message in self.data.items())
 
 
 def success(data: dict) -> dict:
@@ -59,7 +63,7 @@ def _path(location: tuple, prefix: str) -> str:
 def parse_specs(document: object) -> tuple[list[ClipSpec | None], dict[str, str], bool]:
     """The create event(s) in ``document`` (one object or a list), their field problems, and whether it
     was a list. A spec that does not validate is ``None``; every failure of every spec is reported, each
-    under its field path (``start``, ``[2].fadeIn``)."""
+    under its field path (``start``, ``[2].fadeIn``). :func:`unknown_spec_fields` lists unknown fields."""
     many = isinstance(document, list)
     items = document if many else [document]
     if many and not items:
@@ -75,6 +79,12 @@ def parse_specs(document: object) -> tuple[list[ClipSpec | None], dict[str, str]
             for issue in failure.errors(include_url=False):
                 problems.setdefault(_path(issue["loc"], prefix) or prefix or "spec", issue["msg"])
     return specs, problems, many
+
+
+def unknown_spec_fields(specs: list[ClipSpec | None], many: bool) -> list[str]:
+    """Field paths (``[1].fadeout``) of the unknown fields of the specs that validated."""
+    return [_path(location, f"[{index}]" if many else "")
+            for index, spec in enumerate(specs) if spec is not None for location in unknown_fields(spec)]
 
 
 @dataclass(frozen=True)
@@ -231,7 +241,8 @@ def render_clips(
         targets = [output]
     clips = [_write(song, spec, spec_out, target, preset, curve, f"[{i}]." if many else "")
              for i, (spec, target) in enumerate(zip(specs, targets, strict=True))]
-    return success({"songclips": clips} if many else {"songclip": clips[0]})
+    data: dict[str, Any] = {"songclips": clips} if many else {"songclip": clips[0]}
+    return success({**data, "warnings": unknown_field_warnings(unknown_spec_fields(specs, many))})
 
 
 def _extension(format_name: str) -> str:

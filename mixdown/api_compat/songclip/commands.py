@@ -8,7 +8,9 @@ from pathlib import Path
 
 from mixdown.api_compat.songclip.clips import SongclipFailError, error, fail, render_clips
 from mixdown.api_compat.songclip.presets import PRESETS
+from mixdown.console import emit, print_json
 from mixdown.errors import MixdownError
+from mixdown.progress import progress_for
 
 
 def _load(path: str) -> object:
@@ -33,23 +35,32 @@ def _options(text: str | None) -> dict | None:
     return options
 
 
+def _plain(data: dict) -> list[str]:
+    clips = data.get("songclips") or [data["songclip"]]
+    return [f"{clip['audioUrl'].removeprefix('file://')}: {clip['duration']:.3f} s ({clip['frames']} frames), "
+            f"{clip['size']} bytes, id {clip['id']}" for clip in clips]
+
+
 def cmd_songclip(args: argparse.Namespace) -> int:
-    reply = render_clips(
-        _load(args.spec), args.song, args.output, fmt=args.format, preset_name=args.preset, curve=args.curve,
-        min_length=args.min_length, max_length=args.max_length, artist=args.artist, title=args.title,
-        options=_options(args.options),
-    )
-    print(json.dumps(reply, indent=2))
+    with progress_for(args, "songclip") as progress:
+        progress.stage("cutting")
+        reply = render_clips(
+            _load(args.spec), args.song, args.output, fmt=args.format, preset_name=args.preset, curve=args.curve,
+            min_length=args.min_length, max_length=args.max_length, artist=args.artist, title=args.title,
+            options=_options(args.options),
+        )
+    emit(args, reply, _plain(reply["data"]), reply["data"].get("warnings", ()))
     return 0
 
 
 def _reply_on_error(args: argparse.Namespace, problem: MixdownError) -> None:
+    """JSEND ``fail`` (a message per field) for bad input, else ``error`` (``--json`` only)."""
     if isinstance(problem, SongclipFailError):
-        print(json.dumps(fail(problem.data), indent=2))
+        print_json(fail(problem.data))
     elif problem.exit_code == 2:
-        print(json.dumps(fail({problem.field or "spec": problem.message}), indent=2))
+        print_json(fail({problem.field or "spec": problem.message}))
     else:
-        print(json.dumps(error(problem.message), indent=2))
+        print_json(error(problem.message))
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -59,10 +70,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     songclip.add_argument("-o", "--output", required=True, help="file to write; a folder for a list of specs")
     songclip.add_argument("--format", help="output format (default: the preset's, else the output's extension)")
     songclip.add_argument("--preset", choices=list(PRESETS), help="export preset by platform")
-    songclip.add_argument("--curve", choices=["equal-power", "linear", "exponential"], default="equal-power")
+    songclip.add_argument("--curve", choices=["equal-power", "linear", "exponential"], default="equal-power",
+                          help="fade curve (default: %(default)s)")
     songclip.add_argument("--min-length", type=float, help="shortest clip allowed, seconds")
     songclip.add_argument("--max-length", type=float, help="longest clip allowed, seconds")
     songclip.add_argument("--options", help='output options as JSON, e.g. \'{"bit_rate": 256}\'')
     songclip.add_argument("--artist", help="artist for the reply (default: the song's tag)")
     songclip.add_argument("--title", help="title for the reply (default: the song's tag or file name)")
+    songclip.add_argument("--json", action="store_true", help="print the JSEND reply (or fail/error body)")
     songclip.set_defaults(run=cmd_songclip, on_error=_reply_on_error)

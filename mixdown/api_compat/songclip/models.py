@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
+
+from mixdown.api_compat.fields import PlatformModel
 
 Milliseconds = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0)]
 
 
-class Context(BaseModel):
-    """Who the clip is for: Songclip requires an anonymised ``uniqueId`` for activity reporting."""
+class Context(PlatformModel):
+    """Who the clip is for: Songclip requires an anonymised ``uniqueId`` for activity reporting; any other
+    field (``sourcePlatform``, ``tags``) is the caller's, kept and echoed."""
 
-    model_config = ConfigDict(extra="allow")
+    open: ClassVar[bool] = True
     uniqueId: StrictStr = Field(min_length=1)
 
 
-class ClipSpec(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class ClipSpec(PlatformModel):
+    """A create event; an unknown field is kept and reported as a warning."""
+
     context: Context
     start: Milliseconds
     end: Milliseconds

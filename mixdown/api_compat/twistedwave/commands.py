@@ -1,10 +1,12 @@
 """``mixdown job ...`` and ``mixdown document ...``: the TwistedWave API on the command line.
 
-Each prints the document's JSON reply. A refused request prints ``{"error": {"message", "param"}}`` on
-stdout and exits 2 (the ``mixdown`` entry point adds its one-line message on stderr); a job that ran and
-ended ``failed`` or ``cancelled`` prints the job and exits 1. Every command takes ``--store DIR``
-(default ``$MIXDOWN_HOME/twistedwave``, else ``~/.local/share/mixdown/twistedwave``) and ``--webhook URL``
-(default ``$MIXDOWN_TWISTEDWAVE_WEBHOOK``) for the notifications its work causes.
+Each prints a line per object, or with ``--json`` the document's JSON reply. A refused request exits 2
+(with ``--json``, ``{"error": {"message", "param"}}`` on stdout; the ``mixdown`` entry point adds its
+one-line message on stderr); a job that ran and ended ``failed`` or ``cancelled`` prints the job and exits 1.
+Every command takes ``--store DIR`` (default ``$MIXDOWN_HOME/twistedwave``, else
+``~/.local/share/mixdown/twistedwave``); those that run work (``job create``, ``job run``, ``job cancel``,
+``document delete``) take ``--webhook URL`` (default ``$MIXDOWN_TWISTEDWAVE_WEBHOOK``) for the
+notifications it causes.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
+from mixdown.api_compat.twistedwave.notify import Callback
 from mixdown.api_compat.twistedwave.service import DEFAULT_LIMIT, TwistedWave
+from mixdown.console import emit, print_json
 from mixdown.errors import MixdownError
+from mixdown.progress import progress_for
 
 
 def default_store() -> Path:
@@ -27,12 +32,40 @@ def default_store() -> Path:
     return base / "twistedwave"
 
 
-def _print(payload: dict[str, Any]) -> None:
-    print(json.dumps(payload, indent=2, allow_nan=False))
+def _document_line(doc: dict[str, Any]) -> str:
+    title = f" {doc['title']!r}" if doc.get("title") else ""
+    deleted = ", deleted" if doc.get("deleted_at") else ""
+    return (f"{doc['id']}{title}: {doc['channels']} ch, {doc['sample_rate']:g} Hz, "
+            f"{doc['duration']:.3f} s{deleted}")
 
 
-def _service(args: argparse.Namespace) -> TwistedWave:
-    return TwistedWave(args.store or default_store(), webhook=args.webhook or None)
+def _job_line(job: dict[str, Any]) -> str:
+    line = f"{job['id']} {job['state']}: document {job['document']['id']}"
+    output = job.get("output")
+    if output:
+        where = output.get("url") or ("kept for download" if output.get("state") == "completed" else "")
+        line += f" -> {output.get('format')}" + (f" {where}" if where else "")
+    if job.get("error"):
+        line += f" ({job['error']})"
+    return line
+
+
+def _plain(reply: dict[str, Any]) -> list[str]:
+    """One line per job or document in ``reply`` (an object or a list page)."""
+    items = reply["data"] if "data" in reply and "has_more" in reply else [reply]
+    lines = [_job_line(item) if "state" in item else _document_line(item) for item in items]
+    if reply.get("has_more"):
+        lines.append("(more: --starting-after " + items[-1]["id"] + ")")
+    return lines
+
+
+def _print(args: argparse.Namespace, reply: dict[str, Any]) -> None:
+    emit(args, reply, _plain(reply), reply.get("warnings", ()))
+
+
+def _service(args: argparse.Namespace, on_notification: Callback | None = None) -> TwistedWave:
+    webhook = getattr(args, "webhook", None) or os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK") or None
+    return TwistedWave(args.store or default_store(), webhook=webhook, on_notification=on_notification)
 
 
 def _limit(text: str) -> int:
@@ -53,71 +86,91 @@ def _load_job(path: str) -> Any:
         raise TwistedWaveError(f"{path} is not valid JSON: {error.msg} at line {error.lineno}", param=None) from None
 
 
+def _run_with_progress(args: argparse.Namespace, job_id: str | None, body: Any = None) -> dict[str, Any]:
+    """Create (from ``body``) and/or run a job, its steps on the progress line."""
+    with progress_for(args, "job") as progress:
+        def step(notification: dict[str, Any]) -> None:
+            if notification.get("type") == "edit.completed":
+                progress.stage("exporting")
+
+        service = _service(args, on_notification=step)
+        if body is not None:
+            progress.stage("validating")
+            job_id = service.create_job(body)["id"]
+        progress.stage("running")
+        return service.run_job(job_id)
+
+
 def run_job_create(args: argparse.Namespace) -> int:
-    service = _service(args)
-    created = service.create_job(_load_job(args.job))
-    job = service.run_job(created["id"])
-    _print(job)
+    job = _run_with_progress(args, None, _load_job(args.job))
+    _print(args, job)
     return 0 if job["state"] == "completed" else 1
 
 
 def run_job_run(args: argparse.Namespace) -> int:
-    job = _service(args).run_job(args.id)
-    _print(job)
+    job = _run_with_progress(args, args.id)
+    _print(args, job)
     return 0 if job["state"] == "completed" else 1
 
 
 def run_job_get(args: argparse.Namespace) -> int:
-    _print(_service(args).get_job(args.id))
+    _print(args, _service(args).get_job(args.id))
     return 0
 
 
 def run_job_list(args: argparse.Namespace) -> int:
-    _print(_service(args).list_jobs(limit=_limit(args.limit), starting_after=args.starting_after,
-                                    document=args.document))
+    _print(args, _service(args).list_jobs(limit=_limit(args.limit), starting_after=args.starting_after,
+                                          document=args.document))
     return 0
 
 
 def run_job_cancel(args: argparse.Namespace) -> int:
-    _print(_service(args).cancel_job(args.id))
+    _print(args, _service(args).cancel_job(args.id))
     return 0
 
 
 def run_job_download(args: argparse.Namespace) -> int:
     path = _service(args).download(args.id, args.output)
-    _print({"id": args.id, "file": str(path), "file_size": path.stat().st_size})
+    reply = {"id": args.id, "file": str(path), "file_size": path.stat().st_size}
+    emit(args, reply, f"{path}: {reply['file_size']} bytes from job {args.id}")
     return 0
 
 
 def run_document_get(args: argparse.Namespace) -> int:
-    _print(_service(args).get_document(args.id))
+    _print(args, _service(args).get_document(args.id))
     return 0
 
 
 def run_document_list(args: argparse.Namespace) -> int:
-    _print(_service(args).list_documents(limit=_limit(args.limit), starting_after=args.starting_after,
-                                         include_deleted=args.include_deleted))
+    _print(args, _service(args).list_documents(limit=_limit(args.limit), starting_after=args.starting_after,
+                                               include_deleted=args.include_deleted))
     return 0
 
 
 def run_document_delete(args: argparse.Namespace) -> int:
-    _print(_service(args).delete_document(args.id))
+    _print(args, _service(args).delete_document(args.id))
     return 0
 
 
 def reply_on_error(args: argparse.Namespace, error: MixdownError) -> None:
-    """Print TwistedWave's error body on stdout (the entry point then prints its line on stderr)."""
+    """Print TwistedWave's error body on stdout (``--json``; the entry point then prints its line on stderr)."""
     body = error.body() if isinstance(error, TwistedWaveError) else {
         "error": {"message": error.message, "param": error.field}}
-    _print(body)
+    print_json(body)
 
 
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", help="store folder (default: $MIXDOWN_HOME/twistedwave)")
-    common.add_argument("--webhook", default=os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK"),
-                        help="URL notifications are POSTed to (default: $MIXDOWN_TWISTEDWAVE_WEBHOOK)")
     return common
+
+
+def _notifying() -> argparse.ArgumentParser:
+    """``--webhook``, for the commands whose work sends notifications."""
+    notifying = argparse.ArgumentParser(add_help=False)
+    notifying.add_argument("--webhook", default=os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK"),
+                           help="URL notifications are POSTed to (default: $MIXDOWN_TWISTEDWAVE_WEBHOOK)")
+    return notifying
 
 
 def _paging(parser: argparse.ArgumentParser) -> None:
@@ -129,13 +182,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``job`` and ``document`` on the ``mixdown`` command's subparsers (each leaf sets ``run`` and
     ``on_error``)."""
     common = _common()
+    working = [common, _notifying()]
 
     job = subparsers.add_parser("job", help="TwistedWave jobs: import, edit offline, export")
     jobs = job.add_subparsers(dest="job_command", required=True, metavar="ACTION")
-    create = jobs.add_parser("create", parents=[common], help="create a job from JSON and run it to its end")
+    create = jobs.add_parser("create", parents=working, help="create a job from JSON and run it to its end")
     create.add_argument("job", help="the job object as JSON (a file, or - for stdin)")
     create.set_defaults(run=run_job_create)
-    rerun = jobs.add_parser("run", parents=[common], help="run a job created elsewhere, or resume an interrupted one")
+    rerun = jobs.add_parser("run", parents=working, help="run a job created elsewhere, or resume an interrupted one")
     rerun.add_argument("id")
     rerun.set_defaults(run=run_job_run)
     get = jobs.add_parser("get", parents=[common], help="print a job")
@@ -145,7 +199,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     _paging(listing)
     listing.add_argument("--document", help="only the jobs of this document")
     listing.set_defaults(run=run_job_list)
-    cancel = jobs.add_parser("cancel", parents=[common], help="cancel an active job")
+    cancel = jobs.add_parser("cancel", parents=working, help="cancel an active job")
     cancel.add_argument("id")
     cancel.set_defaults(run=run_job_cancel)
     download = jobs.add_parser("download", parents=[common], help="copy a job's kept output to a file")
@@ -162,7 +216,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     _paging(listing)
     listing.add_argument("--include-deleted", action="store_true", help="list deleted documents too")
     listing.set_defaults(run=run_document_list)
-    delete = documents.add_parser("delete", parents=[common], help="delete a document and its audio")
+    delete = documents.add_parser("delete", parents=working, help="delete a document and its audio")
     delete.add_argument("id")
     delete.set_defaults(run=run_document_delete)
 

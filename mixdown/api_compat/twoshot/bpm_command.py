@@ -1,7 +1,7 @@
 """``mixdown bpm FILE [--json] [--loop|--no-loop]``: the tempo of an audio file.
 
 Prints the BPM with one decimal, or with ``--json`` one object ``{"bpm", "confidence", "bars", "method",
-"file"}``. ``--loop`` says the file is a loop of whole bars, ``--no-loop`` that it is not; by default the
+"path"}``. ``--loop`` says the file is a loop of whole bars, ``--no-loop`` that it is not; by default the
 onsets decide (see :func:`mixdown.api_compat.twoshot.bpm.detect_bpm`). Errors are :class:`MixdownError`\\ s
 naming their field, for the command line to print as one line.
 """
@@ -9,8 +9,10 @@ naming their field, for the command line to print as one line.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from mixdown.console import emit
+from mixdown.progress import progress_for
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,14 +21,14 @@ def run(args: argparse.Namespace) -> int:
     from mixdown.api_compat.twoshot.bpm import detect_bpm
     from mixdown.formats import read
 
-    audio, rate = read(args.file)
-    estimate = detect_bpm(audio, rate, is_loop=args.loop)
-    if args.json:
-        reply = {"bpm": estimate.bpm, "confidence": estimate.confidence, "bars": estimate.bars,
-                 "method": estimate.method, "file": str(args.file)}
-        print(json.dumps(reply, indent=2, allow_nan=False))
-    else:
-        print(f"{estimate.bpm:.1f}")
+    with progress_for(args, "bpm") as progress:
+        progress.stage("decoding")
+        audio, rate = read(args.file)
+        progress.stage("detecting")
+        estimate = detect_bpm(audio, rate, is_loop=args.loop)
+    reply = {"bpm": estimate.bpm, "confidence": estimate.confidence, "bars": estimate.bars,
+             "method": estimate.method, "path": str(args.file)}
+    emit(args, reply, f"{estimate.bpm:.1f}")
     return 0
 
 

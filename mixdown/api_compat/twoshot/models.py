@@ -1,6 +1,8 @@
 """pydantic models of the TwoShot project JSON and render request, as the API document shows them.
 
-Unknown extra fields are kept (TwoShot adds fields over time; a renderer must not reject them). Numbers are
+Unknown extra fields are kept (TwoShot adds fields over time; a renderer must not reject them) and reported
+as warnings (:func:`mixdown.api_compat.fields.unknown_fields`), except those TwoShot documents and mixdown does
+not use (``documented``). Numbers are
 strict: a string where a number belongs is an error, except ``speed``, which the studio may send as a numeric
 string (``"1.5"``). NaN and infinities are errors everywhere. Units are those of ``shared/docs/twoshot-project.md``.
 """
@@ -8,10 +10,9 @@ string (``"1.5"``). NaN and infinities are errors everywhere. Units are those of
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
@@ -22,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from mixdown.api_compat.fields import NonNegative, Number, Positive
+from mixdown.api_compat.fields import NonNegative, Number, PlatformModel, Positive
 
 Unit = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
 PanValue = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1.0, le=1.0)]
@@ -31,7 +32,7 @@ Identifier = StrictStr | StrictInt
 TEMPO_SYNC = "tempo-sync"
 
 
-class _Model(BaseModel):
+class _Model(PlatformModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
@@ -51,6 +52,8 @@ class AudioSource(_Model):
 
 
 class Clip(_Model):
+    documented: ClassVar[frozenset[str]] = frozenset({"color"})
+
     id: Identifier
     name: StrictStr | None = None
     position: NonNegative = 0.0
@@ -129,6 +132,9 @@ class SoloTarget(_Model):
 
 
 class Project(_Model):
+    #: What ``GET /project`` adds around a project's data.
+    documented: ClassVar[frozenset[str]] = frozenset({"id", "owner", "public", "created", "updated"})
+
     name: StrictStr | None = None
     version: StrictStr | None = None
     tempo: Positive | None = None

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields
 from mixdown.api_compat.sources import SourceCache
-from mixdown.api_compat.twoshot.errors import TwoShotError, from_mixdown, from_validation
+from mixdown.api_compat.twoshot.errors import TwoShotError, field_path, from_mixdown, from_validation
 from mixdown.api_compat.twoshot.jobs import JobRegistry, reply
 from mixdown.api_compat.twoshot.library import SampleLibrary
 from mixdown.api_compat.twoshot.models import Project, RenderRequest
@@ -29,13 +30,16 @@ Progress = Callable[[int, int], None]
 class RenderDocument:
     project: Project
     request: RenderRequest
+    #: Field paths of the unknown fields the document carried (kept, not used).
+    unknown: tuple[str, ...] = ()
 
 
 def parse_document(document: object) -> RenderDocument:
     """A bare project, or ``{"project": {...}, "render": {...}}``, validated.
 
-    Field paths in errors are relative to the project (``tracks[2].clips[5].speed``) or to the render body
-    (``endTime``), as they would be in TwoShot's own API where each is a request body of its own.
+    Field paths in errors and in ``unknown`` are relative to the project (``tracks[2].clips[5].speed``) or
+    to the render body (``render.endTime`` for an unknown field, ``endTime`` in an error), as they would be
+    in TwoShot's own API where each is a request body of its own.
     """
     if not isinstance(document, dict):
         raise TwoShotError("VALIDATION_ERROR", "expected a JSON object", field="project")
@@ -52,7 +56,11 @@ def parse_document(document: object) -> RenderDocument:
         request = RenderRequest.model_validate(render_json)
     except ValidationError as error:
         raise from_validation(error) from None
-    return RenderDocument(project, request)
+    unknown = [field_path(location) for location in unknown_fields(project)]
+    unknown += [field_path(("render", *location)) for location in unknown_fields(request)]
+    if wrapped:
+        unknown += [key for key in document if key not in ("project", "render")]
+    return RenderDocument(project, request, tuple(unknown))
 
 
 def load_document(path: str | Path) -> object:
@@ -167,6 +175,7 @@ def render_document(
         "clips": plan.clip_count,
         "tempoSync": plan.tempo_sync,
         "renderSeconds": round(time.perf_counter() - began, 3),
+        "warnings": unknown_field_warnings(list(parsed.unknown)),
     }
     if record:
         record = jobs.finish(record, **details)
