@@ -8,7 +8,7 @@ and :func:`encode` write audio as given, for callers that stream a render or hav
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from mixdown.formats.atomic import atomic_path
 from mixdown.formats.encoders import open_encoder
 from mixdown.formats.spec import OutputSpec, check_encodable, parse_output
 from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
+from mixdown.formats.tags import write_tags
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def encode_blocks(
     spec: OutputSpec | Mapping[str, Any] | str,
     *,
     frames: int | None = None,
+    tags: Mapping[str, str] | None = None,
+    markers: Sequence[Sequence] | None = None,
 ) -> int:
     """Encode ``blocks`` of ``(channels, n)`` audio into ``path`` atomically; returns the frames written.
 
@@ -60,6 +63,8 @@ def encode_blocks(
     come, so a spec asking for another ``sample_rate`` or for a range is refused (use :func:`export`).
     Samples beyond [-1, 1] are clipped. Nothing appears at ``path`` unless every block was encoded.
     ``frames``, when the caller knows how many will come, lets a WAV past 4 GiB be written as RF64.
+    ``tags`` and ``markers`` (``[frame, name]``) are written into the finished file as its format allows
+    (:func:`mixdown.formats.tags.write_tags`).
 
     Raises
     ------
@@ -81,18 +86,20 @@ def encode_blocks(
             raise InvalidInputError("encode_blocks writes every block it is given; cut ranges with export()",
                                     field=name)
     options = check_encodable(spec.format, spec.options, sample_rate, channels, spec.given)
-    with atomic_path(path) as temp, open_encoder(
-        temp, spec.format, options, sample_rate, channels, dither=spec.dither, expected_frames=frames
-    ) as encoder:
-        for block in blocks:
-            block = as_audio(block)
-            if block.shape[0] != channels:
-                raise InvalidInputError(f"block has {block.shape[0]} channels, the output {channels}",
-                                        field="audio")
-            encoder.write(np.clip(block, -1.0, 1.0))
-        if not encoder.frames:
-            raise InvalidInputError("there is no audio to write", field="audio")
-        frames = encoder.frames
+    with atomic_path(path) as temp:
+        with open_encoder(temp, spec.format, options, sample_rate, channels, dither=spec.dither,
+                          expected_frames=frames) as encoder:
+            for block in blocks:
+                block = as_audio(block)
+                if block.shape[0] != channels:
+                    raise InvalidInputError(f"block has {block.shape[0]} channels, the output {channels}",
+                                            field="audio")
+                encoder.write(np.clip(block, -1.0, 1.0))
+            if not encoder.frames:
+                raise InvalidInputError("there is no audio to write", field="audio")
+            frames = encoder.frames
+        if tags or markers:
+            write_tags(temp, spec.format, tags, markers)
     return frames
 
 
@@ -115,6 +122,9 @@ def export(
     sample_rate: int,
     spec: OutputSpec | Mapping[str, Any] | str,
     target: str | os.PathLike[str] | None = None,
+    *,
+    tags: Mapping[str, str] | None = None,
+    markers: Sequence[Sequence] | None = None,
 ) -> ExportResult:
     """Write ``audio`` as the output object ``spec`` describes.
 
@@ -130,6 +140,9 @@ def export(
     target
         The file to write; a folder means ``folder / exported_filename``; ``None`` means
         ``exported_filename`` (``export.<ext>`` by default) in the current folder.
+    tags, markers
+        Written into the file as its format allows (:func:`mixdown.formats.tags.write_tags`); markers are
+        frames of ``audio`` and move with the rate conversion and the range (those outside it are left out).
 
     Returns
     -------
@@ -161,7 +174,11 @@ def export(
     first, stop = spec.frame_range(audio.shape[1], rate)
     path = _target(target, spec)
     plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
-    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first)
+    placed = [[(2 * position * rate + sample_rate) // (2 * sample_rate) - first, name]
+              for position, name in markers or []]
+    placed = [marker for marker in placed if 0 <= marker[0] <= stop - first]
+    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first,
+                           tags=tags, markers=placed)
     return ExportResult(path, spec.format, options, rate, audio.shape[0], frames)
 
 
@@ -221,16 +238,16 @@ def export_file(
             blocks = resample_blocks(reader.blocks(block_frames), from_rate, rate, channels)
             if stop is not None:
                 blocks = _counted(blocks, first, stop - first)
+        known = reader._frames if reader._frames is not None and reader._frames >= 0 else None
+        if stop is not None:
+            known = stop - first
+        elif known is not None and rate != from_rate:
+            known = resampled_length(known, from_rate, rate)
         if progress is not None:
-            known = reader._frames if reader._frames is not None and reader._frames >= 0 else None
-            if stop is not None:
-                known = stop - first
-            elif known is not None and rate != from_rate:
-                known = resampled_length(known, from_rate, rate)
             blocks = _progressing(blocks, progress, known)
         path = _target(target, spec)
         plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
-        frames = encode_blocks(path, blocks, rate, channels, plain)
+        frames = encode_blocks(path, blocks, rate, channels, plain, frames=known)
     return ExportResult(path, spec.format, options, rate, channels, frames)
 
 
