@@ -135,14 +135,15 @@ def _kept_subtype(reader: AudioFile, target: Path) -> str | None:
 
 
 def _write_blocks(target: Path, blocks: Iterable[np.ndarray], rate: int, channels: int, subtype: str | None,
-                  kept: str | None) -> int:
+                  kept: str | None, frames: int | None) -> int:
     """Through libsndfile (with the requested ``subtype``, else the input's ``kept`` one) where it writes
-    ``target``'s format, else through the export encoders with the format's default options."""
+    ``target``'s format, else through the export encoders with the format's default options. ``frames``
+    (when known) lets a WAV past 4 GiB be written as RF64."""
     if sndfile_container(target) is not None:
-        return write_blocks(target, blocks, rate, channels, subtype=subtype or kept)
+        return write_blocks(target, blocks, rate, channels, subtype=subtype or kept, frames=frames)
     if subtype:
         raise InvalidInputError(f"{target.suffix or target.name!r} files have no subtype; drop it", field="subtype")
-    return encode_blocks(target, blocks, rate, channels, format_for_extension(str(target)))
+    return encode_blocks(target, blocks, rate, channels, format_for_extension(str(target)), frames=frames)
 
 
 def _scaled(blocks: Iterable[np.ndarray], gain: np.float32, meter: LoudnessMeter | None) -> Iterator[np.ndarray]:
@@ -221,7 +222,7 @@ def normalize_file(
                 peak = max(peak, kernels.peak_of(block))
             gain = peak_gain(peak, peak_dbfs)
             blocks = _scaled(second_pass(), gain, None)
-            frames = _write_blocks(target, blocks, rate, channels, subtype, kept)
+            frames = _write_blocks(target, blocks, rate, channels, subtype, kept, known)
             return FileNormalized(target, gain_to_db(float(gain)), False, None, None, frames)
         meter = LoudnessMeter(rate, channels)
         for block in first_pass():
@@ -231,7 +232,7 @@ def normalize_file(
         if before.true_peak_dbtp + gain_db <= ceiling - _TRUE_PEAK_MARGIN_DB:
             after_meter = LoudnessMeter(rate, channels)
             blocks = _scaled(second_pass(), np.float32(db_to_gain(gain_db)), after_meter)
-            frames = _write_blocks(target, blocks, rate, channels, subtype, kept)
+            frames = _write_blocks(target, blocks, rate, channels, subtype, kept, known)
             after = after_meter.report()
             if after.true_peak_dbtp <= ceiling:
                 return FileNormalized(target, gain_db, False, before, after, frames)
@@ -244,7 +245,7 @@ def normalize_file(
         audio = reader.read()
     result = normalize_loudness(audio, rate, lufs, true_peak_dbtp)
     del audio
-    frames = _write_blocks(target, [result.audio], rate, channels, subtype, kept)
+    frames = _write_blocks(target, [result.audio], rate, channels, subtype, kept, result.audio.shape[1])
     return FileNormalized(target, result.gain_db, result.limited, result.before, result.after, frames)
 
 
