@@ -102,8 +102,22 @@ def _is_tag(part: Any, current: Any, last: bool) -> bool:
     return True
 
 
-def input_location(location: tuple, document: Any) -> tuple:
-    """A pydantic error location with its union tags dropped: only the keys and indexes of the input."""
+#: Location parts pydantic adds for a union member or a validator, when the input is not at hand.
+_TAG_NAMES = frozenset(("str", "int", "float", "bool", "bytes", "none", "any", "model", "dict", "list"))
+
+
+def _looks_like_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part in _TAG_NAMES or "[" in part or part.startswith(("function-",
+                                                                                           "constrained-")))
+
+
+def input_location(location: tuple, document: Any = ...) -> tuple:
+    """A pydantic error location with its union tags dropped: only the keys and indexes of the input.
+
+    Without ``document`` the tags are recognised by their names (``str``, ``list[...]``,
+    ``function-after[...]``)."""
+    if document is ...:
+        return tuple(part for part in location if not _looks_like_tag(part))
     kept = []
     current = document
     for index, part in enumerate(location):
@@ -117,7 +131,7 @@ def input_location(location: tuple, document: Any) -> tuple:
     return tuple(kept)
 
 
-def problems(error: ValidationError, document: Any) -> list[tuple[tuple, str]]:
+def problems(error: ValidationError, document: Any = ...) -> list[tuple[tuple, str]]:
     """Each failing input location with its message, in order; the failures of a union's members at one
     location are joined (``Input should be a valid string or Input should be a valid integer``)."""
     merged: dict[tuple, list[str]] = {}

@@ -55,7 +55,7 @@ def field_path(location: tuple) -> str:
     return text
 
 
-def from_validation(error: ValidationError, document: Any = None) -> TwoShotError:
+def from_validation(error: ValidationError, document: Any = ...) -> TwoShotError:
     """The first failure of a pydantic validation of ``document``, as a VALIDATION_ERROR naming its field
     path in the document (union member tags such as ``.str`` are not part of it)."""
     location, message = problems(error, document)[0]
