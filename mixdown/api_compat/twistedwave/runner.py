@@ -33,6 +33,7 @@ import numpy as np
 
 from mixdown.api_compat.twistedwave import edits as offline_edits
 from mixdown.api_compat.twistedwave import models
+from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import NOT_FOUND, TwistedWaveError, from_mixdown
 from mixdown.api_compat.twistedwave.notify import Notifier
 from mixdown.api_compat.twistedwave.replies import EMPTY_CHANNELS, EMPTY_SAMPLE_RATE, job_object
@@ -148,13 +149,14 @@ class Runner:
 
     def __init__(self, store: Store, notifier: Notifier, *, download_timeout: float = DOWNLOAD_TIMEOUT_S,
                  max_download_bytes: int = MAX_DOWNLOAD_BYTES, post_timeout: float = POST_TIMEOUT_S,
-                 poll: float = 0.05) -> None:
+                 poll: float = 0.05, confinement: Confinement | None = None) -> None:
         self.store = store
         self.notifier = notifier
         self.download_timeout = download_timeout
         self.max_download_bytes = max_download_bytes
         self.post_timeout = post_timeout
         self.poll = poll
+        self.confinement = confinement
 
     # --- claiming -----------------------------------------------------------------------------------
 
@@ -227,11 +229,11 @@ class Runner:
 
     def _import(self, job: sqlite3.Row, me: str) -> None:
         source = job["import_source"]
-        location = locate(source, "document.url")
+        location = locate(source, "document.url", self.confinement)
         path = location.path
         if location.kind == "http":
             path = fetch(source, self.store.temp_folder(), job["id"], timeout=self.download_timeout,
-                         max_bytes=self.max_download_bytes)
+                         max_bytes=self.max_download_bytes, confinement=self.confinement)
         try:
             audio, rate = read(path)
             markers = [marker for marker in read_markers(path) if marker[0] <= audio.shape[1]]
@@ -414,12 +416,13 @@ class Runner:
         if target is not None:
             with self.store.transaction() as conn:
                 job = move(conn, job, "exporting", me, output_state="sending")
-            location = locate(target, "output.url")
+            location = locate(target, "output.url", self.confinement)
             if location.kind == "local":
                 deliver_local(staged, location.path, spec.filename)
             else:
                 note = job["note"] if output.get("post_note") else None
-                post_file(target, staged, spec.filename, note, timeout=self.post_timeout)
+                post_file(target, staged, spec.filename, note, timeout=self.post_timeout,
+                          confinement=self.confinement)
         with self.store.transaction() as conn:
             sent, deleted = self._finish(conn, job, me, "completed", {"file_size": size},
                                          kept=spec.filename if target is None else None)
