@@ -19,7 +19,7 @@ from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.api_compat.twistedwave.models import parse_command
 from mixdown.api_compat.twistedwave.store import SCHEMA_VERSION, Store
 from mixdown.formats import export, read
-from mixdown.formats.tags import read_markers
+from mixdown.formats.tags import read_markers, read_tags
 from tests.conftest import tone
 from tests.denoise_measure import tone_fit, tone_plus_noise
 from tests.test_twistedwave_edits import RATE, ramp
@@ -271,6 +271,16 @@ def test_metadata_tags_are_read_back_by_ffprobe(tmp_path, tw, name, options):
     plain.mkdir()
     untagged = export(read(source)[0], 44_100, {"format": name, **options}, plain).path
     np.testing.assert_array_equal(read(path)[0], read(untagged)[0])  # the tags change no sample
+
+
+@pytest.mark.parametrize("name", ["wav", "flac", "mp3", "aac", "wv"])
+def test_an_imported_files_tags_are_kept_and_can_be_changed(tmp_path, tw, name):
+    tagged = export(tone(440, 0.3, 44_100), 44_100, {"format": name}, tmp_path,
+                    tags={"title": "Old", "artist": "Someone", "track": "2/10"}).path
+    job = tw.submit({"document": {"url": str(tagged)}, "edit": {"max_duration": 0, "commands": [
+        {"command": "metadata", "title": "New", "track": ""}]}})
+    out = _export(tw, tmp_path, job["document"]["id"], "again.flac", {"format": "flac"})
+    assert read_tags(out) == {"title": "New", "artist": "Someone"}
 
 
 def test_metadata_empty_value_removes_and_clear_removes_all():
