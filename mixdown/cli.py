@@ -223,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     from mixdown.api_compat.twoshot.commands import add_commands as add_twoshot_commands
     from mixdown.batch.commands import add_commands as add_batch_commands
     from mixdown.formats.commands import add_commands as add_formats_commands
+    from mixdown.server.commands import add_commands as add_server_commands
 
     add_twoshot_commands(commands)
     add_bpm_command(commands)
@@ -230,6 +231,7 @@ def _parser() -> argparse.ArgumentParser:
     add_twistedwave_commands(commands)
     add_batch_commands(commands)
     add_formats_commands(commands)
+    add_server_commands(commands)
     for leaf in _leaves(parser):
         if leaf is not parser:
             add_reply_options(leaf)

@@ -41,6 +41,7 @@ class OutputError(MixdownError, OSError):
 
 
 class OutputPathError(OutputError):
-    """The output cannot be written where the caller asked (no such folder, no permission): bad input."""
+    """The output cannot be written where the caller asked: a folder or a missing folder named as the
+    target, no permission, no space left, or the file-size limit reached. Bad input, not a bug: exit 2."""
 
     exit_code = 2

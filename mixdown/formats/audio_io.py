@@ -18,7 +18,11 @@ from mixdown.engine.audio import as_audio, check_sample_rate
 from mixdown.errors import AudioReadError, InvalidInputError, OutputError
 from mixdown.formats.atomic import atomic_path
 from mixdown.formats.decode import decode_file
+from mixdown.formats.encoders.vorbis import WRITE_FRAMES
+from mixdown.formats.ogg_serial import set_serial
+from mixdown.formats.size_limit import SizeGuard, container_for
 from mixdown.formats.truncation import missing_bytes
+from mixdown.formats.write_failure import write_failures
 
 #: libsndfile error codes that mean "not a format I read" (unrecognised, unimplemented): FFmpeg gets a try.
 NOT_FOR_LIBSNDFILE = (1, 18)
@@ -115,30 +119,39 @@ def write_blocks(
     *,
     subtype: str | None = None,
     container: str | None = None,
+    frames: int | None = None,
 ) -> int:
     """Stream ``blocks`` of ``(channels, n)`` audio into ``path`` atomically; returns the frames written.
 
     The container comes from ``path``'s extension unless given; ``subtype`` defaults to 24-bit PCM where
-    the container has it. Nothing appears at ``path`` unless every block was written.
+    the container has it. Nothing appears at ``path`` unless every block was written. ``frames``, when
+    known, lets a WAV past 4 GiB be written as RF64 (see :mod:`mixdown.formats.size_limit`).
     """
     path = Path(path)
     sample_rate = check_sample_rate(sample_rate)
     container, subtype = _resolve(path, container, subtype)
     written = 0
-    with atomic_path(path) as temp:
+    with atomic_path(path, suffix=f".{container.lower()}") as temp:
+        actual = container_for(container, frames, channels, subtype)
+        guard = SizeGuard(actual, channels, subtype, container)
         try:
-            with soundfile.SoundFile(
-                temp, "w", samplerate=sample_rate, channels=channels, format=container, subtype=subtype
+            with write_failures(temp, container), soundfile.SoundFile(
+                temp, "w", samplerate=sample_rate, channels=channels, format=actual, subtype=subtype
             ) as handle:
                 for block in blocks:
                     if block.shape[0] != channels:
                         raise InvalidInputError(
                             f"block has {block.shape[0]} channels, the file {channels}", field="audio"
                         )
-                    handle.write(_prepare(block, subtype))
+                    guard.add(block.shape[1])
+                    prepared = _prepare(block, subtype)
+                    for first in range(0, prepared.shape[0], WRITE_FRAMES):
+                        handle.write(prepared[first:first + WRITE_FRAMES])
                     written += block.shape[1]
         except soundfile.SoundFileError as error:
             raise OutputError(f"cannot write {str(path)!r}: {error}", field="output") from None
+        if actual == "OGG":
+            set_serial(temp)
     return written
 
 
@@ -152,4 +165,5 @@ def write(
 ) -> None:
     """Write ``audio`` to ``path`` atomically (see :func:`write_blocks`)."""
     audio = as_audio(audio)
-    write_blocks(path, [audio], sample_rate, audio.shape[0], subtype=subtype, container=container)
+    write_blocks(path, [audio], sample_rate, audio.shape[0], subtype=subtype, container=container,
+                 frames=audio.shape[1])

@@ -50,12 +50,15 @@ def encode_blocks(
     sample_rate: int,
     channels: int,
     spec: OutputSpec | Mapping[str, Any] | str,
+    *,
+    frames: int | None = None,
 ) -> int:
     """Encode ``blocks`` of ``(channels, n)`` audio into ``path`` atomically; returns the frames written.
 
     Only the spec's format, options and ``dither`` apply: the blocks are written at ``sample_rate`` as they
     come, so a spec asking for another ``sample_rate`` or for a range is refused (use :func:`export`).
     Samples beyond [-1, 1] are clipped. Nothing appears at ``path`` unless every block was encoded.
+    ``frames``, when the caller knows how many will come, lets a WAV past 4 GiB be written as RF64.
 
     Raises
     ------
@@ -78,7 +81,7 @@ def encode_blocks(
                                     field=name)
     options = check_encodable(spec.format, spec.options, sample_rate, channels, spec.given)
     with atomic_path(path) as temp, open_encoder(
-        temp, spec.format, options, sample_rate, channels, dither=spec.dither
+        temp, spec.format, options, sample_rate, channels, dither=spec.dither, expected_frames=frames
     ) as encoder:
         for block in blocks:
             block = as_audio(block)
@@ -96,7 +99,7 @@ def encode(path: str | os.PathLike[str], audio: np.ndarray, sample_rate: int,
            spec: OutputSpec | Mapping[str, Any] | str) -> int:
     """Encode ``audio`` into ``path`` atomically, as it is (see :func:`encode_blocks`)."""
     audio = as_audio(audio)
-    return encode_blocks(path, [audio], sample_rate, audio.shape[0], spec)
+    return encode_blocks(path, [audio], sample_rate, audio.shape[0], spec, frames=audio.shape[1])
 
 
 def _target(target: str | os.PathLike[str] | None, spec: OutputSpec) -> Path:
@@ -157,5 +160,5 @@ def export(
     first, stop = spec.frame_range(audio.shape[1], rate)
     path = _target(target, spec)
     plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
-    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain)
+    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first)
     return ExportResult(path, spec.format, options, rate, audio.shape[0], frames)

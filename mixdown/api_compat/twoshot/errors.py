@@ -9,11 +9,17 @@ from pydantic import ValidationError
 from mixdown.errors import MixdownError
 
 #: Codes the adapter answers with, and the HTTP status each stands for.
-STATUS = {"VALIDATION_ERROR": 400, "NOT_FOUND": 404, "INTERNAL_ERROR": 500}
+STATUS = {"VALIDATION_ERROR": 400, "NOT_FOUND": 404, "INTERNAL_ERROR": 500, "UNAUTHORIZED": 401,
+          "METHOD_NOT_ALLOWED": 405, "CONFLICT": 409, "PAYLOAD_TOO_LARGE": 413, "RATE_LIMITED": 429}
 SUMMARY = {
     "VALIDATION_ERROR": "Invalid request parameters",
     "NOT_FOUND": "Resource not found",
     "INTERNAL_ERROR": "Internal server error",
+    "UNAUTHORIZED": "Unauthorized",
+    "METHOD_NOT_ALLOWED": "Method not allowed",
+    "CONFLICT": "Conflict",
+    "PAYLOAD_TOO_LARGE": "Request too large",
+    "RATE_LIMITED": "Rate limited",
 }
 
 

@@ -19,10 +19,11 @@ ROUTES: Mapping[str, type[Encoder]] = {
 
 
 def open_encoder(path: Path, format_name: str, options: Mapping[str, Any], sample_rate: int, channels: int, *,
-                 dither: bool) -> Encoder:
+                 dither: bool, expected_frames: int | None = None) -> Encoder:
     """The encoder for ``format_name`` writing ``path``; options must already be resolved and checked."""
     fmt = FORMATS[format_name]
-    return ROUTES[fmt.route](path, fmt, options, sample_rate, channels, dither=dither)
+    return ROUTES[fmt.route](path, fmt, options, sample_rate, channels, dither=dither,
+                             expected_frames=expected_frames)
 
 
 __all__ = ["ROUTES", "Encoder", "open_encoder"]

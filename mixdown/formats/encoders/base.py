@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mixdown.formats.table import FormatSpec
+from mixdown.formats.write_failure import write_failures
 
 
 class Encoder(abc.ABC):
@@ -22,8 +24,10 @@ class Encoder(abc.ABC):
     """
 
     def __init__(self, path: Path, fmt: FormatSpec, options: Mapping[str, Any], sample_rate: int, channels: int,
-                 *, dither: bool) -> None:
+                 *, dither: bool, expected_frames: int | None = None) -> None:
         self.path = path
+        #: The number of frames that will come, when the caller knows it (for size-dependent headers).
+        self.expected_frames = expected_frames
         self.format = fmt
         self.options = options
         self.sample_rate = sample_rate
@@ -33,7 +37,8 @@ class Encoder(abc.ABC):
 
     def write(self, block: np.ndarray) -> None:
         if block.shape[1]:
-            self._write(block)
+            with write_failures(self.path, self.format.name):
+                self._write(block)
             self.frames += block.shape[1]
 
     @abc.abstractmethod
@@ -53,6 +58,8 @@ class Encoder(abc.ABC):
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         if kind is None:
-            self.finish()
+            with write_failures(self.path, self.format.name):
+                self.finish()
         else:
-            self.abort()
+            with contextlib.suppress(Exception):
+                self.abort()

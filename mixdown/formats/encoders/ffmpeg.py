@@ -130,6 +130,8 @@ class FfmpegEncoder(Encoder):
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
         except av.FFmpegError as error:
+            if isinstance(error, OSError):
+                raise  # a file-system failure (disk full, size limit): the caller names it
             raise OutputError(f"FFmpeg failed to encode {self.format.name}: {error}", field="output") from None
 
     def _write(self, block: np.ndarray) -> None:

@@ -22,11 +22,18 @@ class _FileStreamEncoder(pyflac.StreamEncoder):
     def __init__(self, handle: BinaryIO, sample_rate: int, bits: int, level: int) -> None:
         self._handle = handle
         self._bits = bits
+        #: The first failed write: raising inside libFLAC's callback would only print a cffi traceback.
+        self.failure: OSError | None = None
         super().__init__(sample_rate, self._on_write, seek_callback=handle.seek, tell_callback=handle.tell,
                          compression_level=level)
 
     def _on_write(self, buffer: bytes, num_bytes: int, num_samples: int, current_frame: int) -> None:
-        self._handle.write(buffer)
+        if self.failure is not None:
+            return
+        try:
+            self._handle.write(buffer)
+        except OSError as error:
+            self.failure = error
 
     def _init(self) -> None:
         self._bits_per_sample = self._bits
@@ -46,10 +53,18 @@ class FlacEncoder(Encoder):
             self._encoder.process(np.ascontiguousarray(self._quantize(block).T))
         except (pyflac.EncoderInitException, pyflac.EncoderProcessException) as error:
             raise OutputError(f"libFLAC refused the audio: {error}", field="output") from None
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self._encoder.failure is not None:
+            raise self._encoder.failure
 
     def finish(self) -> None:
         try:
-            if not self._encoder.finish():
+            finished = self._encoder.finish()
+            self._raise_failure()
+            self._handle.flush()
+            if not finished:
                 raise OutputError("libFLAC could not finish the stream", field="output")
         finally:
             self._handle.close()

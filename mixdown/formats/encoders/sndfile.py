@@ -13,6 +13,7 @@ import soundfile
 from mixdown.errors import OutputError
 from mixdown.formats.encoders.base import Encoder
 from mixdown.formats.quantize import Quantizer
+from mixdown.formats.size_limit import SizeGuard, container_for
 
 #: Word length of each integer PCM subtype.
 PCM_BITS = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
@@ -28,15 +29,18 @@ class SndfileEncoder(Encoder):
         bits = PCM_BITS.get(subtype, CODEC_INPUT_BITS)
         self._quantize = Quantizer(bits, self.channels, dither=self.dither and subtype in PCM_BITS)
         self._shift = 32 - bits
+        container = container_for(settings["container"], self.expected_frames, self.channels, subtype)
+        self._guard = SizeGuard(container, self.channels, subtype, self.format.name)
         try:
             self._handle = soundfile.SoundFile(
                 self.path, "w", samplerate=self.sample_rate, channels=self.channels,
-                format=settings["container"], subtype=subtype, endian=endian,
+                format=container, subtype=subtype, endian=endian,
             )
         except (soundfile.LibsndfileError, ValueError) as error:
             raise OutputError(f"libsndfile cannot open {self.format.name} output: {error}", field="output") from None
 
     def _write(self, block: np.ndarray) -> None:
+        self._guard.add(block.shape[1])
         codes = self._quantize(block) << self._shift
         self._handle.write(np.ascontiguousarray(codes.T))
 

@@ -6,6 +6,11 @@ the stream header and ffprobe reports) is closest to the target at the output's 
 found by bisection on header-only encodes. Targets outside what quality 0-10 reaches at that rate clamp
 to its ends (at 44.1 kHz stereo: 64 to 500 kbps). libvorbis states no nominal bitrate above 48 kHz;
 there the 48 kHz mapping is used.
+
+Audio goes to libsndfile in blocks of :data:`WRITE_FRAMES`: handed a minute or more in one write, its
+Vorbis path overflows the stack inside libvorbis and kills the process. The stream serial, random in
+libsndfile, is replaced by a digest of the content (:mod:`mixdown.formats.ogg_serial`) so that the same
+audio encodes to the same bytes.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import soundfile
 
 from mixdown.errors import OutputError
 from mixdown.formats.encoders.base import Encoder
+from mixdown.formats.ogg_serial import set_serial
 
 _IDENTIFICATION = b"\x01vorbis"
 _HIGHEST_NOMINAL_RATE = 48_000
 _BISECTION_STEPS = 14
+#: Frames per libsndfile write: far below the size at which libvorbis overflows the stack.
+WRITE_FRAMES = 65_536
 
 
 def _nominal_bitrate(sample_rate: int, channels: int, quality: float) -> int:
@@ -71,10 +79,12 @@ class VorbisEncoder(Encoder):
             raise OutputError(f"libvorbis cannot open the output: {error}", field="output") from None
 
     def _write(self, block: np.ndarray) -> None:
-        self._handle.write(np.ascontiguousarray(block.T))
+        for first in range(0, block.shape[1], WRITE_FRAMES):
+            self._handle.write(np.ascontiguousarray(block[:, first:first + WRITE_FRAMES].T))
 
     def finish(self) -> None:
         self._handle.close()
+        set_serial(self.path)
 
     def abort(self) -> None:
         self._handle.close()
