@@ -8,7 +8,7 @@ render or have already resampled.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from mixdown.errors import InvalidInputError
 from mixdown.formats.atomic import atomic_path
 from mixdown.formats.encoders import open_encoder
 from mixdown.formats.spec import OutputSpec, check_encodable, parse_output
+from mixdown.formats.tags import write_tags
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def encode_blocks(
     spec: OutputSpec | Mapping[str, Any] | str,
     *,
     frames: int | None = None,
+    tags: Mapping[str, str] | None = None,
+    markers: Sequence[Sequence] | None = None,
 ) -> int:
     """Encode ``blocks`` of ``(channels, n)`` audio into ``path`` atomically; returns the frames written.
 
@@ -59,6 +62,8 @@ def encode_blocks(
     come, so a spec asking for another ``sample_rate`` or for a range is refused (use :func:`export`).
     Samples beyond [-1, 1] are clipped. Nothing appears at ``path`` unless every block was encoded.
     ``frames``, when the caller knows how many will come, lets a WAV past 4 GiB be written as RF64.
+    ``tags`` and ``markers`` (``[frame, name]``) are written into the finished file as its format allows
+    (:func:`mixdown.formats.tags.write_tags`).
 
     Raises
     ------
@@ -80,18 +85,20 @@ def encode_blocks(
             raise InvalidInputError("encode_blocks writes every block it is given; cut ranges with export()",
                                     field=name)
     options = check_encodable(spec.format, spec.options, sample_rate, channels, spec.given)
-    with atomic_path(path) as temp, open_encoder(
-        temp, spec.format, options, sample_rate, channels, dither=spec.dither, expected_frames=frames
-    ) as encoder:
-        for block in blocks:
-            block = as_audio(block)
-            if block.shape[0] != channels:
-                raise InvalidInputError(f"block has {block.shape[0]} channels, the output {channels}",
-                                        field="audio")
-            encoder.write(np.clip(block, -1.0, 1.0))
-        if not encoder.frames:
-            raise InvalidInputError("there is no audio to write", field="audio")
-        frames = encoder.frames
+    with atomic_path(path) as temp:
+        with open_encoder(temp, spec.format, options, sample_rate, channels, dither=spec.dither,
+                          expected_frames=frames) as encoder:
+            for block in blocks:
+                block = as_audio(block)
+                if block.shape[0] != channels:
+                    raise InvalidInputError(f"block has {block.shape[0]} channels, the output {channels}",
+                                            field="audio")
+                encoder.write(np.clip(block, -1.0, 1.0))
+            if not encoder.frames:
+                raise InvalidInputError("there is no audio to write", field="audio")
+            frames = encoder.frames
+        if tags or markers:
+            write_tags(temp, spec.format, tags, markers)
     return frames
 
 
@@ -114,6 +121,9 @@ def export(
     sample_rate: int,
     spec: OutputSpec | Mapping[str, Any] | str,
     target: str | os.PathLike[str] | None = None,
+    *,
+    tags: Mapping[str, str] | None = None,
+    markers: Sequence[Sequence] | None = None,
 ) -> ExportResult:
     """Write ``audio`` as the output object ``spec`` describes.
 
@@ -129,6 +139,9 @@ def export(
     target
         The file to write; a folder means ``folder / exported_filename``; ``None`` means
         ``exported_filename`` (``export.<ext>`` by default) in the current folder.
+    tags, markers
+        Written into the file as its format allows (:func:`mixdown.formats.tags.write_tags`); markers are
+        frames of ``audio`` and move with the rate conversion and the range (those outside it are left out).
 
     Returns
     -------
@@ -160,5 +173,9 @@ def export(
     first, stop = spec.frame_range(audio.shape[1], rate)
     path = _target(target, spec)
     plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
-    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first)
+    placed = [[(2 * position * rate + sample_rate) // (2 * sample_rate) - first, name]
+              for position, name in markers or []]
+    placed = [marker for marker in placed if 0 <= marker[0] <= stop - first]
+    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first,
+                           tags=tags, markers=placed)
     return ExportResult(path, spec.format, options, rate, audio.shape[0], frames)

@@ -72,7 +72,7 @@ def render_project(document: dict, library: str, output: str, progress: str) -> 
 
 def analyse_audio(path: str) -> dict[str, Any]:
     """The tempo of a library file (``bpm`` None when it has no measurable beat)."""
-    from mixdown.api_compat.twoshot.bpm import detect_bpm
+    from mixdown.engine.tempo import detect_bpm
     from mixdown.formats import read
 
     try:
@@ -82,7 +82,8 @@ def analyse_audio(path: str) -> dict[str, Any]:
         return {"ok": True, "bpm": None, "confidence": None, "reason": error.message}
     except Exception as error:
         return _internal(error)
-    return {"ok": True, "bpm": round(estimate.bpm, 3), "confidence": round(estimate.confidence, 3)}
+    bpm = None if estimate.bpm is None else round(estimate.bpm, 3)
+    return {"ok": True, "bpm": bpm, "confidence": round(estimate.confidence, 3)}
 
 
 def cut_songclip(spec: dict, song: str, output: str) -> dict[str, Any]:

@@ -13,12 +13,13 @@ from pydantic import ValidationError
 
 from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields
 from mixdown.api_compat.sources import SourceCache
+from mixdown.api_compat.twoshot.bpm import detect_source_bpm
 from mixdown.api_compat.twoshot.errors import TwoShotError, field_path, from_mixdown, from_validation
 from mixdown.api_compat.twoshot.jobs import JobRegistry, reply
 from mixdown.api_compat.twoshot.library import SampleLibrary
 from mixdown.api_compat.twoshot.models import Project, RenderRequest
 from mixdown.api_compat.twoshot.translate import QUALITY, RenderPlan, translate
-from mixdown.engine import MaterialCache, Source, render_blocks
+from mixdown.engine import MaterialCache, render_blocks
 from mixdown.errors import MixdownError
 from mixdown.formats.export import encode_blocks
 from mixdown.formats.table import EXTENSIONS, FORMATS
@@ -99,18 +100,6 @@ def output_spec(fmt: str, quality: str) -> dict:
     return spec
 
 
-def _detector() -> Callable[[Source], float | None]:
-    def detect(source: Source) -> float | None:
-        from mixdown.api_compat.twoshot.bpm import detect_bpm
-
-        try:
-            return detect_bpm(source.audio, source.sample_rate).bpm
-        except MixdownError:
-            return None
-
-    return detect
-
-
 def _counted(blocks: Iterator[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
     done = 0
     for block in blocks:
@@ -174,6 +163,7 @@ def render_document(
         "duration": frames / plan.timeline.sample_rate,
         "clips": plan.clip_count,
         "tempoSync": plan.tempo_sync,
+        "tempoSyncSources": {audio: tempo.to_reply() for audio, tempo in plan.source_tempi.items()},
         "renderSeconds": round(time.perf_counter() - began, 3),
         "warnings": unknown_field_warnings(list(parsed.unknown)),
     }
@@ -185,7 +175,7 @@ def render_document(
 
 def _plan(parsed: RenderDocument, library: SampleLibrary, varispeed: bool) -> RenderPlan:
     try:
-        return translate(parsed.project, library, parsed.request, detect_bpm=_detector(),
+        return translate(parsed.project, library, parsed.request, detect_bpm=detect_source_bpm,
                          varispeed=varispeed)
     except TwoShotError:
         raise

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from mixdown.api_compat.twoshot.bpm import SourceTempo, source_tempo
 from mixdown.api_compat.twoshot.errors import TwoShotError
 from mixdown.api_compat.twoshot.library import LibraryEntry, SampleLibrary
 from mixdown.api_compat.twoshot.models import TEMPO_SYNC, Project, RenderRequest
@@ -47,6 +48,8 @@ class RenderPlan:
     end: int
     clip_count: int
     tempo_sync: dict[str, float] = field(default_factory=dict)
+    #: Per tempo-synced audio, the tempo the ratio came from and its origin (see ``twoshot.bpm``).
+    source_tempi: dict[str, SourceTempo] = field(default_factory=dict)
 
     @property
     def frames(self) -> int:
@@ -80,16 +83,13 @@ class Translator:
         self.detect_bpm = detect_bpm
         self.seconds_per_beat = 60.0 / project.tempo if project.tempo else 1.0
         self.tempo_sync: dict[str, float] = {}
+        self.source_tempi: dict[str, SourceTempo] = {}
         self._bpm_cache: dict[str, float | None] = {}
 
     def samples(self, beats: float) -> int:
         return math.floor(beats * self.seconds_per_beat * self.sample_rate + 0.5)
 
-    def _source_bpm(self, clip: ClipModel, entry: LibraryEntry, source: Source) -> float | None:
-        if clip.source.tempo is not None:
-            return clip.source.tempo
-        if entry.bpm is not None:
-            return entry.bpm
+    def _detected(self, entry: LibraryEntry, source: Source) -> float | None:
         if entry.audio_id not in self._bpm_cache:
             self._bpm_cache[entry.audio_id] = self.detect_bpm(source)
         return self._bpm_cache[entry.audio_id]
@@ -100,9 +100,10 @@ class Translator:
         elif self.project.tempo is None:
             ratio = 1.0
         else:
-            bpm = self._source_bpm(clip, entry, source)
-            ratio = 1.0 if bpm is None else self.project.tempo / bpm
+            tempo = source_tempo(clip.source.tempo, entry.bpm, lambda: self._detected(entry, source))
+            ratio = 1.0 if tempo.bpm is None else self.project.tempo / tempo.bpm
             self.tempo_sync[entry.audio_id] = ratio
+            self.source_tempi[entry.audio_id] = tempo
         low, high = RATIO_RANGE
         if not low <= ratio <= high:
             raise TwoShotError("VALIDATION_ERROR", f"speed ratio {ratio:g} is outside [{low:g}, {high:g}]",
@@ -224,4 +225,4 @@ def translate(
                                            field=f"tracks[{t}].loopEvery")
         count += len(clips)
         expanded.append(clips)
-    return RenderPlan(build(expanded), start, end, count, translator.tempo_sync)
+    return RenderPlan(build(expanded), start, end, count, translator.tempo_sync, translator.source_tempi)
