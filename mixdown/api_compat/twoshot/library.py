@@ -9,11 +9,12 @@ converted to the render rate once and shared by every clip that uses it (and, th
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from mixdown.api_compat.fields import shown
+from mixdown.api_compat.json_input import load_json
 from mixdown.api_compat.sources import SourceCache
 from mixdown.api_compat.twoshot.errors import TwoShotError
 from mixdown.api_compat.twoshot.models import AudioSource
@@ -21,6 +22,8 @@ from mixdown.engine import Source
 from mixdown.errors import MixdownError
 
 MANIFEST = "library.json"
+#: Longest file name (bytes) the file systems mixdown runs on accept.
+NAME_MAX = 255
 AUDIO_EXTENSIONS = ("wav", "flac", "aiff", "aif", "mp3", "ogg", "m4a", "aac", "wma", "wv", "opus", "caf", "w64")
 
 
@@ -48,9 +51,22 @@ class SampleLibrary:
         self._resolved: dict[tuple[str | None, str | None], LibraryEntry] = {}
 
     def _inside(self, candidate: Path, field: str) -> Path:
-        real = (self.root / candidate).resolve()
+        """``candidate`` (relative to the library) resolved, if it is a regular file inside the library."""
+        try:
+            real = (self.root / candidate).resolve(strict=True)
+        except FileNotFoundError:
+            raise TwoShotError("NOT_FOUND", f"path {shown(str(candidate))} is not in the sample library",
+                               field=field) from None
+        except (OSError, RuntimeError, ValueError) as error:  # a link loop, a name too long, a NUL byte
+            reason = getattr(error, "strerror", None) or str(error)
+            raise TwoShotError("VALIDATION_ERROR", f"path {shown(str(candidate))} cannot be opened: {reason}",
+                               field=field) from None
         if not real.is_relative_to(self._real_root):
-            raise TwoShotError("VALIDATION_ERROR", f"path {str(candidate)!r} escapes the sample library",
+            raise TwoShotError("VALIDATION_ERROR", f"path {shown(str(candidate))} escapes the sample library",
+                               field=field)
+        if not real.is_file():
+            kind = "a folder" if real.is_dir() else "a FIFO, socket or device"
+            raise TwoShotError("VALIDATION_ERROR", f"path {shown(str(candidate))} is {kind}, not an audio file",
                                field=field)
         return real
 
@@ -59,32 +75,33 @@ class SampleLibrary:
         if not path.is_file():
             return {}
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise TwoShotError("VALIDATION_ERROR", f"{MANIFEST} is not valid JSON: {error}", field=MANIFEST) from None
+            raw = load_json(path, MANIFEST)
+        except MixdownError as error:
+            raise TwoShotError("VALIDATION_ERROR", error.message, field=MANIFEST) from None
         if not isinstance(raw, dict):
             raise TwoShotError("VALIDATION_ERROR", "expected an object keyed by audioId", field=MANIFEST)
         entries = {}
         for audio_id, meta in raw.items():
-            field = f"{MANIFEST}[{audio_id!r}]"
+            field = f"{MANIFEST}[{shown(audio_id)}]"
             if not isinstance(meta, dict):
                 raise TwoShotError("VALIDATION_ERROR", "expected an object", field=field)
             bpm = meta.get("bpm")
             if bpm is not None and (isinstance(bpm, bool) or not isinstance(bpm, (int, float))
                                     or not math.isfinite(bpm) or bpm <= 0):
-                raise TwoShotError("VALIDATION_ERROR", f"bpm must be a positive number, got {bpm!r}",
+                raise TwoShotError("VALIDATION_ERROR", f"bpm must be a positive number, got {shown(bpm)}",
                                    field=f"{field}.bpm")
             relative = meta.get("path")
-            if relative is not None and not isinstance(relative, str):
-                raise TwoShotError("VALIDATION_ERROR", "path must be a string", field=f"{field}.path")
+            if relative is not None and (not isinstance(relative, str) or not relative):
+                raise TwoShotError("VALIDATION_ERROR", "path must be a non-empty string", field=f"{field}.path")
             location = self._inside(Path(relative), f"{field}.path") if relative else self._find(audio_id, field)
             entries[audio_id] = LibraryEntry(audio_id, location, None if bpm is None else float(bpm),
                                              meta.get("sampleId"), meta.get("name"))
         return entries
 
     def _find(self, audio_id: str, field: str) -> Path | None:
-        if not audio_id or "/" in audio_id or "\\" in audio_id or audio_id in (".", ".."):
-            raise TwoShotError("VALIDATION_ERROR", f"audioId {audio_id!r} is not a file name", field=field)
+        if (not audio_id or any(c in audio_id for c in "/\\\0") or audio_id in (".", "..")
+                or len(f"{audio_id}.aiff".encode(errors="surrogatepass")) > NAME_MAX):
+            raise TwoShotError("VALIDATION_ERROR", f"audioId {shown(audio_id)} is not a file name", field=field)
         for extension in AUDIO_EXTENSIONS:
             candidate = self.root / f"{audio_id}.{extension}"
             if candidate.is_file():
@@ -107,14 +124,14 @@ class SampleLibrary:
             if entry is None or entry.path is None:
                 path = self._find(source.audioId, f"{field}.audioId")
                 if path is None:
-                    raise TwoShotError("NOT_FOUND", f"audio {source.audioId!r} is not in the sample library",
+                    raise TwoShotError("NOT_FOUND", f"audio {shown(source.audioId)} is not in the sample library",
                                        field=f"{field}.audioId")
                 entry = LibraryEntry(source.audioId, path, entry.bpm if entry else None,
                                      entry.sample_id if entry else None, entry.name if entry else None)
             return entry
         entry = self._by_sample.get(str(source.sampleId))
         if entry is None or entry.path is None:
-            raise TwoShotError("NOT_FOUND", f"sample {source.sampleId!r} is not in the sample library manifest",
+            raise TwoShotError("NOT_FOUND", f"sample {shown(source.sampleId)} is not in the sample library manifest",
                                field=f"{field}.sampleId")
         return entry
 

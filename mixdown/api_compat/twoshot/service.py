@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields
+from mixdown.api_compat.json_input import load_json
 from mixdown.api_compat.sources import SourceCache
 from mixdown.api_compat.twoshot.bpm import detect_source_bpm
 from mixdown.api_compat.twoshot.errors import TwoShotError, field_path, from_mixdown, from_validation
@@ -43,20 +43,22 @@ def parse_document(document: object) -> RenderDocument:
     in TwoShot's own API where each is a request body of its own.
     """
     if not isinstance(document, dict):
-        raise TwoShotError("VALIDATION_ERROR", "expected a JSON object", field="project")
+        raise TwoShotError("VALIDATION_ERROR", f"expected a JSON object, got {type(document).__name__}",
+                           field="project")
     wrapped = isinstance(document.get("project"), dict) and "tracks" not in document
     project_json = document["project"] if wrapped else document
     render_json = document.get("render", {}) if wrapped else {}
     try:
         project = Project.model_validate(project_json)
     except ValidationError as error:
-        raise from_validation(error) from None
+        raise from_validation(error, project_json) from None
     if not isinstance(render_json, dict):
-        raise TwoShotError("VALIDATION_ERROR", "expected an object", field="render")
+        raise TwoShotError("VALIDATION_ERROR", f"expected an object, got {type(render_json).__name__}",
+                           field="render")
     try:
         request = RenderRequest.model_validate(render_json)
     except ValidationError as error:
-        raise from_validation(error) from None
+        raise from_validation(error, render_json) from None
     unknown = [field_path(location) for location in unknown_fields(project)]
     unknown += [field_path(("render", *location)) for location in unknown_fields(request)]
     if wrapped:
@@ -66,12 +68,12 @@ def parse_document(document: object) -> RenderDocument:
 
 def load_document(path: str | Path) -> object:
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise TwoShotError("NOT_FOUND", f"no such project file: {str(path)!r}", field="project")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise TwoShotError("VALIDATION_ERROR", f"malformed JSON: {error}", field="project") from None
+        return load_json(path, "project")
+    except MixdownError as error:
+        raise from_mixdown(error) from None
 
 
 def _format_of(output: Path, requested: str | None) -> str:
@@ -124,22 +126,28 @@ def render_document(
     progress: Progress | None = None,
     sources: SourceCache | None = None,
     materials: MaterialCache | None = None,
+    max_duration: float | None = None,
 ) -> dict:
     """Render ``document`` to ``output``; returns the reply plus what was written.
 
-    Options given here override the document's render body. Raises :class:`TwoShotError` (with its
-    error body) for bad input; the job, when a registry is given, is recorded as failed.
+    Options given here override the document's render body. ``max_duration`` bounds the rendered range
+    in seconds (default :data:`~mixdown.api_compat.fields.DEFAULT_MAX_DURATION_S`, 0 for no limit).
+    Raises :class:`TwoShotError` (with its error body) for bad input; the job, when a registry is given,
+    is recorded as failed.
     """
-    overrides = {"format": format, "quality": quality, "startTime": start, "endTime": end, "sampleRate": sample_rate}
-    if isinstance(document, dict) and isinstance(document.get("project"), dict) and "tracks" not in document:
-        body = {**document, "render": {**(document.get("render") or {}),
-                                       **{k: v for k, v in overrides.items() if v is not None}}}
+    given = {k: v for k, v in {"format": format, "quality": quality, "startTime": start, "endTime": end,
+                               "sampleRate": sample_rate}.items() if v is not None}
+    if not isinstance(document, dict):
+        body = document
+    elif isinstance(document.get("project"), dict) and "tracks" not in document:
+        render = document.get("render", {})
+        body = {**document, "render": {**render, **given} if isinstance(render, dict) else render}
     else:
-        body = {"project": document, "render": {k: v for k, v in overrides.items() if v is not None}}
+        body = {"project": document, "render": given}
     parsed = parse_document(body)
     output = Path(output)
     fmt = _format_of(output, parsed.request.format if "format" in parsed.request.model_fields_set else None)
-    plan = _plan(parsed, SampleLibrary(library, sources), varispeed)
+    plan = _plan(parsed, SampleLibrary(library, sources), varispeed, max_duration)
     record = jobs.start(plan.seconds, {"output": str(output), "format": fmt, "quality": parsed.request.quality}) \
         if jobs else None
     began = time.perf_counter()
@@ -173,10 +181,10 @@ def render_document(
     return {"jobId": None, "status": "completed", "estimatedCompletion": None, **details}
 
 
-def _plan(parsed: RenderDocument, library: SampleLibrary, varispeed: bool) -> RenderPlan:
+def _plan(parsed: RenderDocument, library: SampleLibrary, varispeed: bool, max_duration: float | None) -> RenderPlan:
     try:
         return translate(parsed.project, library, parsed.request, detect_bpm=detect_source_bpm,
-                         varispeed=varispeed)
+                         varispeed=varispeed, max_duration=max_duration)
     except TwoShotError:
         raise
     except MixdownError as error:
