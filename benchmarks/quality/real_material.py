@@ -56,7 +56,8 @@ PROGRESSION = [(48, 60, 64, 67), (45, 57, 60, 64), (41, 57, 60, 65), (43, 55, 59
 
 
 def _piano() -> dict[int, Notes]:
-    left = [(b, 0.9, p, 70) for i, chord in enumerate(PROGRESSION) for b, p in ((2 * i, chord[0]), (2 * i + 1, chord[0] + 7))]
+    left = [(b, 0.9, p, 70) for i, chord in enumerate(PROGRESSION)
+            for b, p in ((2 * i, chord[0]), (2 * i + 1, chord[0] + 7))]
     melody = [72, 74, 76, 79, 77, 76, 74, 72, 69, 71, 72, 74, 76, 74, 71, 67]
     right = [(0.5 * i, 0.45, p, 80 + 10 * (i % 2 == 0)) for i, p in enumerate(melody)]
     return {0: left + right}
@@ -89,7 +90,8 @@ def _drums_bass() -> dict[int, Notes]:
 
 
 def _full_mix() -> dict[int, Notes]:
-    comp = [(b, 0.4, p, 65) for i, chord in enumerate(PROGRESSION) for b in (2 * i + 0.5, 2 * i + 1.5) for p in chord[1:]]
+    comp = [(b, 0.4, p, 65) for i, chord in enumerate(PROGRESSION)
+            for b in (2 * i + 0.5, 2 * i + 1.5) for p in chord[1:]]
     lead = [(0.0, 1.0, 79, 90), (1.0, 0.5, 77, 85), (1.5, 0.5, 76, 85), (2.0, 2.0, 72, 90), (4.0, 1.0, 77, 90),
             (5.0, 1.0, 76, 85), (6.0, 2.0, 74, 90)]
     return {-1: _drum_groove(), 33: _bass(), 0: comp, 49: _chords([c[1:] for c in PROGRESSION], 2.0, 55), 81: lead}

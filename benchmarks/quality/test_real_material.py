@@ -70,8 +70,8 @@ def score(engine: str, api) -> None:
     for speed in rm.SPEEDS:
         kit = rm.render(rm.DRUM_KIT, speed)
         out = rm.fit(run(rm.render(rm.DRUM_KIT), rm.SAMPLE_RATE, speed, 0.0), kit.shape[1])
-        FIGURES[engine].append({"piece": rm.DRUM_KIT.name, "speed": speed, "semitones": 0, "seconds": math.nan,
-                                "pre_echo": rm.pre_echo_db(out, kit, rm.hit_frames(rm.DRUM_KIT, speed), rm.SAMPLE_RATE)})
+        pre_echo = rm.pre_echo_db(out, kit, rm.hit_frames(rm.DRUM_KIT, speed), rm.SAMPLE_RATE)
+        FIGURES[engine].append({"piece": rm.DRUM_KIT.name, "speed": speed, "semitones": 0, "pre_echo": pre_echo})
 
 
 def _mean(rows: list[dict], key: str) -> float:
