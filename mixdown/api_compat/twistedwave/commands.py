@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.api_compat.twistedwave.notify import Callback
 from mixdown.api_compat.twistedwave.service import DEFAULT_LIMIT, TwistedWave
@@ -65,7 +66,19 @@ def _print(args: argparse.Namespace, reply: dict[str, Any]) -> None:
 
 def _service(args: argparse.Namespace, on_notification: Callback | None = None) -> TwistedWave:
     webhook = getattr(args, "webhook", None) or os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK") or None
-    return TwistedWave(args.store or default_store(), webhook=webhook, on_notification=on_notification)
+    store = args.store or default_store()
+    return TwistedWave(store, webhook=webhook, on_notification=on_notification, confinement=_confinement(args, store))
+
+
+def _confinement(args: argparse.Namespace, store: str | Path) -> Confinement | None:
+    """With ``--allow-root``, job urls stay inside those folders (and the store), http hosts public unless
+    ``--allow-private-http``; without it nothing is confined."""
+    roots = getattr(args, "allow_root", None)
+    if not roots:
+        if getattr(args, "allow_private_http", False):
+            raise TwistedWaveError("--allow-private-http goes with --allow-root", param="--allow-private-http")
+        return None
+    return Confinement.of([*roots, store], allow_private_http=args.allow_private_http)
 
 
 def _limit(text: str) -> int:
@@ -173,6 +186,16 @@ def _notifying() -> argparse.ArgumentParser:
     return notifying
 
 
+def _confining() -> argparse.ArgumentParser:
+    """``--allow-root`` and ``--allow-private-http``, for the commands that run jobs."""
+    confining = argparse.ArgumentParser(add_help=False)
+    confining.add_argument("--allow-root", action="append", metavar="DIR",
+                           help="confine job urls to this folder (repeatable; the store is always allowed)")
+    confining.add_argument("--allow-private-http", action="store_true",
+                           help="with --allow-root: let urls reach loopback and private-network http hosts")
+    return confining
+
+
 def _paging(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", default=str(DEFAULT_LIMIT), help="1 to 100 (default 10)")
     parser.add_argument("--starting-after", help="the id after which the page starts")
@@ -186,10 +209,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     job = subparsers.add_parser("job", help="TwistedWave jobs: import, edit offline, export")
     jobs = job.add_subparsers(dest="job_command", required=True, metavar="ACTION")
-    create = jobs.add_parser("create", parents=working, help="create a job from JSON and run it to its end")
+    running = [*working, _confining()]
+    create = jobs.add_parser("create", parents=running, help="create a job from JSON and run it to its end")
     create.add_argument("job", help="the job object as JSON (a file, or - for stdin)")
     create.set_defaults(run=run_job_create)
-    rerun = jobs.add_parser("run", parents=working, help="run a job created elsewhere, or resume an interrupted one")
+    rerun = jobs.add_parser("run", parents=running, help="run a job created elsewhere, or resume an interrupted one")
     rerun.add_argument("id")
     rerun.set_defaults(run=run_job_run)
     get = jobs.add_parser("get", parents=[common], help="print a job")

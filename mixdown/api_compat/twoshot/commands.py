@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from mixdown.api_compat.fields import DEFAULT_MAX_DURATION_S
 from mixdown.api_compat.twoshot.errors import TwoShotError, from_mixdown
 from mixdown.api_compat.twoshot.jobs import JobRegistry
 from mixdown.api_compat.twoshot.service import load_document, render_document
@@ -30,7 +31,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         result = render_document(
             load_document(args.project), args.library, args.output, format=args.format, quality=args.quality,
             start=args.start, end=args.end, sample_rate=args.sample_rate, varispeed=args.varispeed,
-            jobs=registry, progress=progress,
+            jobs=registry, progress=progress, max_duration=args.max_duration,
         )
     emit(args, result, f"{result['output']}: {result['duration']:.3f} s ({result['frames']} frames at "
                        f"{result['sampleRate']} Hz), {result['clips']} clips, job {result['jobId']} {result['status']}",
@@ -87,6 +88,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     render.add_argument("--end", type=float, help="render to this many seconds")
     render.add_argument("--sample-rate", type=int, help="output rate in Hz (default 44100)")
     render.add_argument("--varispeed", action="store_true", help="speed changes by resampling (pitch follows)")
+    render.add_argument("--max-duration", type=float, metavar="SECONDS",
+                        help=f"refuse renders longer than this (default {DEFAULT_MAX_DURATION_S:g} s; 0: no limit)")
     render.add_argument("--jobs", help="job registry folder (default $MIXDOWN_HOME/jobs)")
     render.add_argument("--status", metavar="JOB_ID", help="print a render job's record instead of rendering")
     render.add_argument("--json", action="store_true", help="print the reply (or TwoShot's error body) as JSON")
