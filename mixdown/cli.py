@@ -13,7 +13,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 from mixdown import __version__
 from mixdown.console import (
@@ -59,59 +58,35 @@ def _loudness_lines(figures: dict) -> list[str]:
 
 
 def cmd_loudness(args: argparse.Namespace) -> int:
-    from mixdown.engine.loudness import measure_loudness
-    from mixdown.formats import read
+    from mixdown.files import loudness_file
 
-    with progress_for(args, "loudness") as progress:
-        progress.stage("decoding")
-        audio, rate = read(args.file)
-        progress.stage("measuring")
-        figures = measure_loudness(audio, rate).to_dict()
+    with progress_for(args, "loudness", unit="frames") as progress:
+        figures = loudness_file(args.file, progress=progress).to_dict()
     emit(args, {"path": str(args.file), **figures}, _loudness_lines(figures))
     return 0
 
 
-def _output_subtype(source: Path, output: Path, requested: str | None) -> str | None:
-    """Keep the input's encoding when the output is the same kind of file, unless one is requested."""
-    if requested:
-        return requested
-    from mixdown.formats import file_info
-
-    info = file_info(source)
-    if source.suffix.lower() == output.suffix.lower():
-        return info.subtype
-    return None
-
-
 def cmd_normalize(args: argparse.Namespace) -> int:
-    from mixdown.engine.normalize import normalize_loudness, normalize_peak
-    from mixdown.formats import read, write
+    from mixdown.files import normalize_file
 
     if args.peak is not None and args.true_peak is not None:
         raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
-    with progress_for(args, "normalize") as progress:
-        progress.stage("decoding")
-        audio, rate = read(args.input)
-        subtype = _output_subtype(Path(args.input), Path(args.output), args.subtype)
-        progress.stage("measuring")
-        if args.peak is not None:
-            out, gain_db = normalize_peak(audio, args.peak)
-            reply = {"mode": "peak", "target_dbfs": args.peak, "gain_db": gain_db, "limited": False}
-        else:
-            ceiling = -1.0 if args.true_peak is None else args.true_peak
-            result = normalize_loudness(audio, rate, args.lufs, ceiling)
-            out = result.audio
-            reply = {
-                "mode": "loudness",
-                "target_lufs": args.lufs,
-                "true_peak_ceiling_dbtp": ceiling,
-                "gain_db": result.gain_db,
-                "limited": result.limited,
-                "before": result.before.to_dict(),
-                "after": result.after.to_dict(),
-            }
-        progress.stage("encoding")
-        write(args.output, out, rate, subtype=subtype)
+    ceiling = -1.0 if args.true_peak is None else args.true_peak
+    with progress_for(args, "normalize", unit="frames") as progress:
+        done = normalize_file(args.input, args.output, lufs=args.lufs, true_peak_dbtp=ceiling,
+                              peak_dbfs=args.peak, subtype=args.subtype, progress=progress)
+    if args.peak is not None:
+        reply = {"mode": "peak", "target_dbfs": args.peak, "gain_db": done.gain_db, "limited": False}
+    else:
+        reply = {
+            "mode": "loudness",
+            "target_lufs": args.lufs,
+            "true_peak_ceiling_dbtp": ceiling,
+            "gain_db": done.gain_db,
+            "limited": done.limited,
+            "before": done.before.to_dict(),
+            "after": done.after.to_dict(),
+        }
     reply["output"] = str(args.output)
     limited = ", limited" if reply["limited"] else ""
     emit(args, reply, f"{args.output}: gain {reply['gain_db']:+.2f} dB{limited}")

@@ -15,8 +15,7 @@ from typing import Any
 
 from mixdown.console import emit
 from mixdown.errors import InvalidInputError
-from mixdown.formats.audio_io import read
-from mixdown.formats.export import export
+from mixdown.formats.export import export_file
 from mixdown.formats.probe import probe
 from mixdown.formats.spec import format_for_extension, parse_output
 from mixdown.formats.table import EXTENSIONS
@@ -54,11 +53,8 @@ def _output_object(spec_text: str | None, output: str | None) -> dict[str, Any]:
 
 def run_export(args: argparse.Namespace) -> int:
     spec = parse_output(_output_object(args.spec, args.output))
-    with progress_for(args, "export") as progress:
-        progress.stage("decoding")
-        audio, rate = read(args.input)
-        progress.stage("encoding")
-        result = export(audio, rate, spec, args.output)
+    with progress_for(args, "export", unit="frames") as progress:
+        result = export_file(args.input, spec, args.output, progress=progress)
     reply = {
         "output": str(result.path), "format": result.format, "options": result.options,
         "sample_rate": result.sample_rate, "channels": result.channels, "frames": result.frames,
