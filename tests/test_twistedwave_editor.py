@@ -244,7 +244,7 @@ def test_wav_markers_are_imported_and_exported(tmp_path, tw):
 
 
 TAG_FORMATS = [("wav", {"bit_depth": 16}), ("flac", {}), ("ogg", {}), ("mp3", {}), ("aac", {}), ("wv", {}),
-               ("aiff", {}), ("mp2", {}), ("wma", {})]
+               ("aiff", {}), ("aifc", {}), ("mp2", {}), ("wma", {})]
 
 
 @needs_ffprobe
