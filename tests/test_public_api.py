@@ -324,3 +324,17 @@ def test_normalize_reads_what_ffmpeg_decodes_and_writes_every_export_format(tmp_
     assert result.returncode == 0, result.stderr
     assert abs(json.loads(result.stdout)["after"]["integrated_lufs"] + 23) < 0.1
     assert mixdown.info(out).frames >= mixdown.info(path).frames
+
+
+@pytest.mark.parametrize("command", [["stretch", "--ratio", "1.5", "-o", "out.wav"], ["bpm"],
+                                     ["normalize", "--lufs", "-3", "-o", "out.wav"]])
+def test_whole_signal_commands_refuse_files_over_the_memory_bound(tmp_path, monkeypatch, capsys, command):
+    import mixdown.files
+    from mixdown.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(mixdown.files, "MAX_IN_MEMORY_SAMPLES", 50_000)
+    mixdown.write("long.wav", noise(1.0, 48_000, seed=8, amplitude=0.3), 48_000)
+    assert main([command[0], "long.wav", *command[1:]]) == 2
+    assert "holds the whole signal in memory" in capsys.readouterr().err or command[0] == "normalize"
+    assert not (tmp_path / "out.wav").exists()
