@@ -338,3 +338,21 @@ def test_whole_signal_commands_refuse_files_over_the_memory_bound(tmp_path, monk
     assert main([command[0], "long.wav", *command[1:]]) == 2
     assert "holds the whole signal in memory" in capsys.readouterr().err or command[0] == "normalize"
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_songclip_decodes_only_the_span_its_clips_use_and_cuts_what_a_whole_decode_would(tmp_path):
+    from mixdown.api_compat.songclip.clips import load_song, load_span, parse_specs
+    from mixdown.api_compat.songclip.presets import PRESETS
+    from mixdown.engine import resample
+
+    audio = noise(12.0, 48_000, seed=11, amplitude=0.2)
+    soundfile.write(tmp_path / "song.flac", audio.T, 48_000, subtype="PCM_24")
+    specs, _, _ = parse_specs([{"start": 4_000, "end": 6_500, "context": {"uniqueId": "a"}},
+                               {"start": 5_000, "end": 9_000, "context": {"uniqueId": "b"}}])
+    song = load_song(tmp_path / "song.flac", PRESETS["twoshot-preview"], None, None)
+    load_span(song, specs)
+    assert (song.rate, song.channels, song.frames) == (22_050, 1, 12 * 22_050)
+    assert (song.offset, song.audio.shape[1]) == (4 * 22_050, 5 * 22_050)
+    decoded, _ = read(tmp_path / "song.flac")
+    whole = resample(decoded.mean(axis=0, keepdims=True), 48_000, 22_050)
+    np.testing.assert_array_equal(song.audio, whole[:, 4 * 22_050 : 9 * 22_050])
