@@ -4,9 +4,9 @@ Each prints a line per object, or with ``--json`` the document's JSON reply. A r
 (with ``--json``, ``{"error": {"message", "param"}}`` on stdout; the ``mixdown`` entry point adds its
 one-line message on stderr); a job that ran and ended ``failed`` or ``cancelled`` prints the job and exits 1.
 Every command takes ``--store DIR`` (default ``$MIXDOWN_HOME/twistedwave``, else
-``~/.local/share/mixdown/twistedwave``); those that run work (``job create``, ``job run``, ``job cancel``,
-``document delete``) take ``--webhook URL`` (default ``$MIXDOWN_TWISTEDWAVE_WEBHOOK``) for the
-notifications it causes.
+``~/.local/share/mixdown/twistedwave``); those that run jobs (``job create``, ``job run``) take
+``--webhook URL`` for the notifications they cause (every command sends to ``$MIXDOWN_TWISTEDWAVE_WEBHOOK``
+when it is set, for the ``document.expired`` any command may find).
 """
 
 from __future__ import annotations
@@ -205,11 +205,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``job`` and ``document`` on the ``mixdown`` command's subparsers (each leaf sets ``run`` and
     ``on_error``)."""
     common = _common()
-    working = [common, _notifying()]
 
     job = subparsers.add_parser("job", help="TwistedWave jobs: import, edit offline, export")
     jobs = job.add_subparsers(dest="job_command", required=True, metavar="ACTION")
-    running = [*working, _confining()]
+    running = [common, _notifying(), _confining()]
     create = jobs.add_parser("create", parents=running, help="create a job from JSON and run it to its end")
     create.add_argument("job", metavar="JOB.json", help="the job object as JSON (a file, or - for stdin)")
     create.set_defaults(run=run_job_create)
@@ -223,7 +222,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     _paging(listing)
     listing.add_argument("--document", metavar="DOC_ID", help="only the jobs of this document")
     listing.set_defaults(run=run_job_list)
-    cancel = jobs.add_parser("cancel", parents=working, help="cancel an active job")
+    cancel = jobs.add_parser("cancel", parents=[common], help="cancel an active job")
     cancel.add_argument("id", metavar="ID")
     cancel.set_defaults(run=run_job_cancel)
     download = jobs.add_parser("download", parents=[common], help="copy a job's kept output to a file")
@@ -240,7 +239,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     _paging(listing)
     listing.add_argument("--include-deleted", action="store_true", help="list deleted documents too")
     listing.set_defaults(run=run_document_list)
-    delete = documents.add_parser("delete", parents=working, help="delete a document and its audio")
+    delete = documents.add_parser("delete", parents=[common], help="delete a document and its audio")
     delete.add_argument("id", metavar="ID")
     delete.set_defaults(run=run_document_delete)
 
