@@ -64,6 +64,7 @@ FAILURES = [
     (["job", "get", "job_nope", "--store", "{store}"], 2, "twistedwave", None),
     (["document", "get", "doc_nope", "--store", "{store}"], 2, "twistedwave", None),
     (["job", "create", "{missing}", "--store", "{store}"], 2, "twistedwave", None),
+    (["serve", "--port", "70000", "--home", "{tmp}/server"], 2, "own", "--port"),
 ]
 
 
@@ -108,6 +109,7 @@ USAGE = [
     (["songclip", "{spec}", "-o", "{out}"], "jsend", "--song"),
     (["job", "get"], "twistedwave", None),
     (["document", "list", "--include-deleted=3"], "twistedwave", None),
+    (["serve", "--workers", "0"], "own", "--workers"),
 ]
 
 
@@ -259,3 +261,11 @@ def test_error_codes_follow_the_error_types():
     assert console.error_code(OutputPathError("x")) == "output"
     assert console.error_code(InvalidInputError("x")) == "invalid_input"
     assert console.usage_error("argument --lufs: not a number: 'x'").field == "--lufs"
+
+
+def test_the_error_cases_above_cover_every_command():
+    import argparse
+
+    commands = next(a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {argv[0] for argv, *_ in FAILURES} == set(commands)
+    assert {argv[0] for argv, *_ in USAGE} == set(commands)
