@@ -163,30 +163,33 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     loudness = commands.add_parser("loudness", help="measure EBU R128 / BS.1770-4 loudness and peaks")
-    loudness.add_argument("file", help="audio file")
+    loudness.add_argument("file", metavar="FILE", help="audio file")
     loudness.set_defaults(run=cmd_loudness)
 
     normalize = commands.add_parser("normalize", help="normalize to a loudness or a peak level")
-    normalize.add_argument("input", help="audio file to read")
-    normalize.add_argument("-o", "--output", required=True, help="file to write (atomically)")
+    normalize.add_argument("input", metavar="IN", help="audio file to read")
+    normalize.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (atomically)")
     target = normalize.add_mutually_exclusive_group(required=True)
-    target.add_argument("--lufs", type=_finite, help="integrated loudness target, LUFS")
-    target.add_argument("--peak", type=_finite, help="sample peak target, dBFS")
-    normalize.add_argument("--true-peak", type=_finite, help="true-peak ceiling with --lufs, dBTP (default -1)")
-    normalize.add_argument("--subtype", help="output encoding, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
+    target.add_argument("--lufs", type=_finite, metavar="TARGET", help="integrated loudness target, LUFS")
+    target.add_argument("--peak", type=_finite, metavar="DBFS", help="sample peak target, dBFS")
+    normalize.add_argument("--true-peak", type=_finite, metavar="CEILING_DBTP",
+                           help="true-peak ceiling with --lufs, dBTP (default: -1)")
+    normalize.add_argument("--subtype", metavar="SUBTYPE",
+                           help="output encoding, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     normalize.set_defaults(run=cmd_normalize)
 
     stretch = commands.add_parser("stretch", help="change speed and/or pitch (phase vocoder, or varispeed)")
-    stretch.add_argument("input", help="audio file to read")
-    stretch.add_argument("-o", "--output", required=True, help="file to write (atomically)")
-    stretch.add_argument("--ratio", type=_finite, help="playback speed: 2 is twice as fast (default 1)")
-    stretch.add_argument("--from-bpm", type=_finite, help="the input's tempo, with --to-bpm")
-    stretch.add_argument("--to-bpm", type=_finite, help="the tempo to play at, with --from-bpm")
-    stretch.add_argument("--semitones", type=_finite, default=0.0, help="pitch offset (default: %(default)g)")
+    stretch.add_argument("input", metavar="IN", help="audio file to read")
+    stretch.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (atomically)")
+    stretch.add_argument("--ratio", type=_finite, metavar="R", help="playback speed: 2 is twice as fast (default: 1)")
+    stretch.add_argument("--from-bpm", type=_finite, metavar="A", help="the input's tempo, with --to-bpm")
+    stretch.add_argument("--to-bpm", type=_finite, metavar="B", help="the tempo to play at, with --from-bpm")
+    stretch.add_argument("--semitones", type=_finite, default=0.0, metavar="S",
+                         help="pitch offset (default: %(default)g)")
     stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high",
                          help="phase vocoder preset: FFT 2048, 3072 or 4096 (default: %(default)s)")
     stretch.add_argument("--varispeed", action="store_true", help="resample: pitch follows speed, as on tape")
-    stretch.add_argument("--subtype", help="output encoding (default: 24-bit PCM)")
+    stretch.add_argument("--subtype", metavar="SUBTYPE", help="output encoding (default: 24-bit PCM)")
     stretch.set_defaults(run=cmd_stretch)
 
     from mixdown.api_compat.songclip.commands import add_commands as add_songclip_commands

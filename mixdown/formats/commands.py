@@ -74,13 +74,15 @@ def run_info(args: argparse.Namespace) -> int:
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``export`` and ``info`` on the ``mixdown`` command's subparsers (each sets ``run``)."""
     exporter = subparsers.add_parser("export", help="write audio in a TwistedWave output format")
-    exporter.add_argument("input", help="audio file to read")
-    exporter.add_argument("-o", "--output", help="file or folder to write (default: the spec's exported_filename)")
-    exporter.add_argument("--spec", help='TwistedWave output object as JSON, e.g. \'{"bit_rate": 192}\'')
+    exporter.add_argument("input", metavar="IN", help="audio file to read")
+    exporter.add_argument("-o", "--output", metavar="OUT",
+                          help="file or folder to write (default: the spec's exported_filename)")
+    exporter.add_argument("--spec", metavar="JSON",
+                          help='TwistedWave output object as JSON, e.g. \'{"bit_rate": 192}\'')
     exporter.add_argument("--json", action="store_true", help="print the result as JSON")
     exporter.set_defaults(run=run_export)
 
     info = subparsers.add_parser("info", help="format, codec, rate, channels and frames of an audio file")
-    info.add_argument("file", help="audio file")
+    info.add_argument("file", metavar="FILE", help="audio file")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(run=run_info)
