@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sqlite3
 import struct
 import subprocess
 
@@ -16,8 +17,9 @@ from mixdown.api_compat.twistedwave import TwistedWave
 from mixdown.api_compat.twistedwave.edits import EditorState, Take, apply
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.api_compat.twistedwave.models import parse_command
+from mixdown.api_compat.twistedwave.store import SCHEMA_VERSION, Store
 from mixdown.formats import export, read
-from mixdown.formats.tags import read_markers
+from mixdown.formats.tags import read_markers, read_tags
 from tests.conftest import tone
 from tests.denoise_measure import tone_fit, tone_plus_noise
 from tests.test_twistedwave_edits import RATE, ramp
@@ -206,6 +208,11 @@ def test_analyze_attaches_its_report_to_the_job(tmp_path, tw):
         {"command": "analyze"}]}})["edit"]["analysis"][0]
     assert report["silence_ratio"] == 0.5
     assert tw.get_document(job["document"]["id"])["duration"] == 2.0  # analyze changes nothing
+    doc = job["document"]["id"]
+    first_export = tw.submit({"document": {"id": doc}, "output": {"format": "wav", "if_modified": True}})
+    tw.submit({"document": {"id": doc}, "edit": {"max_duration": 0, "commands": [{"command": "analyze"}]}})
+    again = tw.submit({"document": {"id": doc}, "output": {"format": "wav", "if_modified": True}})
+    assert (first_export["output"]["state"], again["output"]["state"]) == ("completed", "skipped")
 
 
 def _cue_wav(path, audio, rate, markers):
@@ -242,7 +249,7 @@ def test_wav_markers_are_imported_and_exported(tmp_path, tw):
 
 
 TAG_FORMATS = [("wav", {"bit_depth": 16}), ("flac", {}), ("ogg", {}), ("mp3", {}), ("aac", {}), ("wv", {}),
-               ("aiff", {}), ("mp2", {}), ("wma", {})]
+               ("aiff", {}), ("aifc", {}), ("mp2", {}), ("wma", {})]
 
 
 @needs_ffprobe
@@ -265,7 +272,20 @@ def test_metadata_tags_are_read_back_by_ffprobe(tmp_path, tw, name, options):
     assert (found.get("date") or found.get("year") or found.get("wm/year")) == "2015"
     assert found.get("comment", found.get("description")) == tags["comment"]
     assert str(found.get("track", found.get("wm/tracknumber"))).split("/")[0] == "3"
-    assert read(path)[0].shape[1] >= 0.3 * 44_100 - 2_000  # still decodes
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    untagged = export(read(source)[0], 44_100, {"format": name, **options}, plain).path
+    np.testing.assert_array_equal(read(path)[0], read(untagged)[0])  # the tags change no sample
+
+
+@pytest.mark.parametrize("name", ["wav", "flac", "mp3", "aac", "wv"])
+def test_an_imported_files_tags_are_kept_and_can_be_changed(tmp_path, tw, name):
+    tagged = export(tone(440, 0.3, 44_100), 44_100, {"format": name}, tmp_path,
+                    tags={"title": "Old", "artist": "Someone", "track": "2/10"}).path
+    job = tw.submit({"document": {"url": str(tagged)}, "edit": {"max_duration": 0, "commands": [
+        {"command": "metadata", "title": "New", "track": ""}]}})
+    out = _export(tw, tmp_path, job["document"]["id"], "again.flac", {"format": "flac"})
+    assert read_tags(out) == {"title": "New", "artist": "Someone"}
 
 
 def test_metadata_empty_value_removes_and_clear_removes_all():
@@ -300,3 +320,17 @@ def test_ui_only_commands_stay_refused(name):
     with pytest.raises(TwistedWaveError, match="drives the browser editor and has no offline meaning") as info:
         parse_command({"command": name}, 0)
     assert info.value.param == "edit.commands[0].command"
+
+
+def test_a_version_1_store_gains_the_state_column(tmp_path):
+    folder = tmp_path / "old"
+    Store(folder).close()
+    conn = sqlite3.connect(folder / "twistedwave.db")
+    conn.execute("ALTER TABLE history DROP COLUMN state")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = Store(folder)
+    columns = [row[1] for row in store.connection().execute("PRAGMA table_info(history)")]
+    assert "state" in columns
+    assert store.connection().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

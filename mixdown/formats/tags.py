@@ -8,7 +8,8 @@ m4a, APEv2 in wv and ASF attributes in wma. w64, au and caf carry none (their re
 
 Markers (``[frame, name]``) are written into WAV as a ``cue `` chunk with one cue point per marker and a
 ``LIST adtl`` chunk of ``labl`` names (the layout Sound Forge, Audition, Wavelab and libsndfile share), and
-read back from any WAV that has them.
+read back from any WAV that has them. :func:`read_tags` reads the tags back from any of these formats, so
+an imported file keeps its tags through the editor.
 """
 
 from __future__ import annotations
@@ -223,3 +224,61 @@ def read_markers(path: str | os.PathLike[str]) -> list[list]:
         if not marker[1]:
             marker[1] = f"Marker {number}"
     return markers
+
+
+def _riff_info(path: Path) -> dict[str, str]:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    names = {chunk_id: name for name, chunk_id in RIFF_INFO.items()}
+    names[b"IPRT"] = "track"
+    tags: dict[str, str] = {}
+    for chunk_id, start, end in _chunks(data, 12, len(data)):
+        if chunk_id == b"LIST" and data[start:start + 4] == b"INFO":
+            for sub_id, sub_start, sub_end in _chunks(data, start + 4, end):
+                if sub_id in names:
+                    text = data[sub_start:sub_end].split(b"\0", 1)[0].decode("utf-8", errors="replace").strip()
+                    if text:
+                        tags[names[sub_id]] = text
+    return tags
+
+
+def _first(values: object) -> str:
+    if isinstance(values, list):
+        values = values[0] if values else ""
+    if isinstance(values, tuple):  # an MP4 track pair
+        number, total = values
+        return f"{number}/{total}" if total else str(number)
+    return str(getattr(values, "value", values)).strip()
+
+
+def read_tags(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The tags of an audio file, under the editor's names (what :func:`write_tags` writes, read from
+    wherever the format keeps them). A file without tags, or whose tags do not parse, gives ``{}``."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+        if header[:4] == b"RIFF" and header[8:12] == b"WAVE":
+            return _riff_info(path)
+        audio = mutagen.File(path)
+    except (mutagen.MutagenError, OSError, struct.error, ValueError):
+        return {}
+    tags = getattr(audio, "tags", None)
+    if not tags:
+        return {}
+    if isinstance(tags, id3.ID3):
+        frames = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "year": "TDRC", "genre": "TCON",
+                  "track": "TRCK"}
+        found = {name: _first(tags[frame].text) for name, frame in frames.items() if frame in tags}
+        if "year" not in found and "TYER" in tags:
+            found["year"] = _first(tags["TYER"].text)
+        comments = tags.getall("COMM")
+        if comments:
+            found["comment"] = _first(comments[0].text)
+    else:
+        keys = {mp4.MP4Tags: {**MP4_ATOMS, "track": "trkn"}, apev2.APEv2: APE, asf.ASFTags: ASF_NAMES}.get(
+            type(tags), VORBIS)
+        lowered = {str(key).lower(): value for key, value in tags.items()}
+        found = {name: _first(lowered[key.lower()]) for name, key in keys.items() if key.lower() in lowered}
+    return {name: found[name] for name in ("title", "artist", "album", "year", "genre", "comment", "track")
+            if found.get(name)}

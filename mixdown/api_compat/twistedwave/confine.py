@@ -48,9 +48,11 @@ class Confinement:
 
     def check_path(self, path: Path, param: str) -> Path:
         """``path`` with its links followed, if that lies inside a root; else the one refusal."""
+        if "\0" in str(path):
+            raise TwistedWaveError("contains a NUL character", param=param)
         try:
             real = Path(path).absolute().resolve()
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):
             raise TwistedWaveError(OUTSIDE, param=param) from None
         if not any(real.is_relative_to(root) for root in self.roots):
             raise TwistedWaveError(OUTSIDE, param=param)

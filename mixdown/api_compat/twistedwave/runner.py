@@ -52,7 +52,7 @@ from mixdown.api_compat.twistedwave.transfer import (
 )
 from mixdown.errors import MixdownError, OutputError
 from mixdown.formats import export, parse_output, read
-from mixdown.formats.tags import read_markers
+from mixdown.formats.tags import read_markers, read_tags
 
 ACTIVE = ("pending", "importing", "editing", "exporting")
 WORKING = ("importing", "editing", "exporting")
@@ -238,6 +238,7 @@ class Runner:
         try:
             audio, rate = read(path)
             markers = [marker for marker in read_markers(path) if marker[0] <= audio.shape[1]]
+            state = offline_edits.EditorState(tags=read_tags(path)).to_json()
         finally:
             if location.kind == "http":
                 path.unlink(missing_ok=True)
@@ -248,9 +249,9 @@ class Runner:
             conn.execute("DELETE FROM history WHERE doc_id = ?", (job["doc_id"],))
             conn.execute(
                 "INSERT INTO history (doc_id, position, name, job_id, audio, sample_rate, channels, frames, markers, "
-                "created_at) VALUES (?, 1, 'import', ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, state) VALUES (?, 1, 'import', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job["doc_id"], job["id"], name, rate, audio.shape[0], audio.shape[1], dumps(markers),
-                 self.store.stamp()))
+                 self.store.stamp(), dumps(state)))
             conn.execute("UPDATE documents SET position = 1, floor = 1, edited_at = ? WHERE id = ?",
                          (now, job["doc_id"]))
 
@@ -301,7 +302,8 @@ class Runner:
                                                            reports)
             if reports:
                 edit["analysis"] = reports
-            sent = self._commit_edit(job, me, edit, entries, position, kept, len(commands))
+            changing = sum(1 for command in commands if command.command != "analyze")  # for if_modified
+            sent = self._commit_edit(job, me, edit, entries, position, kept, changing)
         self.notifier.publish(sent)
         if kept < len(rows):
             self._drop_unused_audio(doc_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from mixdown.api_compat.twoshot.jobs import JobRegistry, reply
 from mixdown.api_compat.twoshot.library import SampleLibrary
 from mixdown.api_compat.twoshot.models import Project, RenderRequest
 from mixdown.api_compat.twoshot.translate import QUALITY, RenderPlan, translate
-from mixdown.engine import MaterialCache, render_blocks
+from mixdown.engine import MaterialCache, render, render_blocks
 from mixdown.errors import MixdownError
 from mixdown.formats.export import encode_blocks
 from mixdown.formats.table import EXTENSIONS, FORMATS
@@ -111,9 +111,48 @@ def _counted(blocks: Iterator[np.ndarray], total: int, progress: Progress | None
             progress(done, total)
 
 
+def _with_overrides(document: object, overrides: dict) -> object:
+    """The document wrapped as ``{"project", "render"}`` with the given (not None) render options laid over."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not isinstance(document, dict):
+        return document
+    if isinstance(document.get("project"), dict) and "tracks" not in document:
+        render = document.get("render", {})
+        return {**document, "render": {**render, **given} if isinstance(render, dict) else render}
+    return {"project": document, "render": given}
+
+
+def _library(library: str | Path | Mapping | SampleLibrary, sources: SourceCache | None) -> SampleLibrary:
+    return library if isinstance(library, SampleLibrary) else SampleLibrary(library, sources)
+
+
+def render_array(
+    document: object,
+    library: str | Path | Mapping | SampleLibrary,
+    *,
+    quality: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    sample_rate: int | None = None,
+    varispeed: bool = False,
+    materials: MaterialCache | None = None,
+    max_duration: float | None = None,
+) -> tuple[np.ndarray, int]:
+    """Render ``document`` to float32 ``(channels, frames)`` and its rate: the samples ``render_document``
+    encodes (``max_duration`` as there). Raises :class:`TwoShotError` for bad input."""
+    overrides = {"quality": quality, "startTime": start, "endTime": end, "sampleRate": sample_rate}
+    parsed = parse_document(_with_overrides(document, overrides))
+    plan = _plan(parsed, _library(library, None), varispeed, max_duration)
+    try:
+        audio = render(plan.timeline, plan.start, plan.end, materials=materials)
+    except MixdownError as error:
+        raise from_mixdown(error) from None
+    return audio, plan.timeline.sample_rate
+
+
 def render_document(
     document: object,
-    library: str | Path,
+    library: str | Path | Mapping | SampleLibrary,
     output: str | Path,
     *,
     format: str | None = None,
@@ -135,19 +174,11 @@ def render_document(
     Raises :class:`TwoShotError` (with its error body) for bad input; the job, when a registry is given,
     is recorded as failed.
     """
-    given = {k: v for k, v in {"format": format, "quality": quality, "startTime": start, "endTime": end,
-                               "sampleRate": sample_rate}.items() if v is not None}
-    if not isinstance(document, dict):
-        body = document
-    elif isinstance(document.get("project"), dict) and "tracks" not in document:
-        render = document.get("render", {})
-        body = {**document, "render": {**render, **given} if isinstance(render, dict) else render}
-    else:
-        body = {"project": document, "render": given}
-    parsed = parse_document(body)
+    overrides = {"format": format, "quality": quality, "startTime": start, "endTime": end, "sampleRate": sample_rate}
+    parsed = parse_document(_with_overrides(document, overrides))
     output = Path(output)
     fmt = _format_of(output, parsed.request.format if "format" in parsed.request.model_fields_set else None)
-    plan = _plan(parsed, SampleLibrary(library, sources), varispeed, max_duration)
+    plan = _plan(parsed, _library(library, sources), varispeed, max_duration)
     record = jobs.start(plan.seconds, {"output": str(output), "format": fmt, "quality": parsed.request.quality}) \
         if jobs else None
     began = time.perf_counter()
