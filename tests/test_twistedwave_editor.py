@@ -208,6 +208,11 @@ def test_analyze_attaches_its_report_to_the_job(tmp_path, tw):
         {"command": "analyze"}]}})["edit"]["analysis"][0]
     assert report["silence_ratio"] == 0.5
     assert tw.get_document(job["document"]["id"])["duration"] == 2.0  # analyze changes nothing
+    doc = job["document"]["id"]
+    first_export = tw.submit({"document": {"id": doc}, "output": {"format": "wav", "if_modified": True}})
+    tw.submit({"document": {"id": doc}, "edit": {"max_duration": 0, "commands": [{"command": "analyze"}]}})
+    again = tw.submit({"document": {"id": doc}, "output": {"format": "wav", "if_modified": True}})
+    assert (first_export["output"]["state"], again["output"]["state"]) == ("completed", "skipped")
 
 
 def _cue_wav(path, audio, rate, markers):

@@ -301,7 +301,8 @@ class Runner:
                                                            reports)
             if reports:
                 edit["analysis"] = reports
-            sent = self._commit_edit(job, me, edit, entries, position, kept, len(commands))
+            changing = sum(1 for command in commands if command.command != "analyze")  # for if_modified
+            sent = self._commit_edit(job, me, edit, entries, position, kept, changing)
         self.notifier.publish(sent)
         if kept < len(rows):
             self._drop_unused_audio(doc_id)
