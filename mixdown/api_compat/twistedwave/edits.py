@@ -418,6 +418,16 @@ def _named(markers: Markers) -> int:
     return sum(1 for marker in markers if not isinstance(marker[1], int))
 
 
+def predicted_frames(command: models.Command, take: Take) -> int | None:
+    """The length a command that only adds audio will give the document, known before it allocates any
+    (``None`` for the others, whose result is never much longer than their input)."""
+    if command.command == "insert-silence":
+        return take.frames + command.frames(command.length, take.sample_rate)
+    if command.command == "convert-sampling-rate":
+        return -(-take.frames * command.sample_rate // take.sample_rate)
+    return None
+
+
 def changes_audio(command: models.Command) -> bool:
     """Whether the command's undo state needs audio of its own (markers or editor state alone share the
     previous one's)."""

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from mixdown.api_compat.fields import DEFAULT_MAX_DURATION_S
 from mixdown.api_compat.twistedwave import edits as offline_edits
 from mixdown.api_compat.twistedwave import models
 from mixdown.api_compat.twistedwave.confine import Confinement
@@ -208,7 +209,7 @@ class Runner:
                 conn.execute("UPDATE jobs SET owner = NULL WHERE id = ? AND owner = ?", (job_id, me))
             raise
         finally:
-            self.notifier.deliver(wait=True)
+            self.notifier.deliver_soon()
 
     # --- steps ----------------------------------------------------------------------------------------
 
@@ -328,6 +329,13 @@ class Runner:
             if command.command == "analyze":
                 reports.append(offline_edits.report(command, take, index))
                 continue
+            longest = offline_edits.predicted_frames(command, take)
+            ceiling = limit or DEFAULT_MAX_DURATION_S
+            if longest is not None and longest > take.frames and longest > ceiling * take.sample_rate:
+                raise TwistedWaveError(
+                    f"{command.command} would make the document {longest / take.sample_rate:g} s long; "
+                    + (f"edit.max_duration is {limit:g} s" if limit else f"the longest document is {ceiling:g} s"),
+                    param=f"edit.commands[{index}]")
             changed = offline_edits.apply(command, take, index)
             if limit and changed.duration > limit and changed.duration > take.duration:
                 raise TwistedWaveError(

@@ -108,7 +108,9 @@ CREATE TABLE notifications (
 
 
 class StoreError(MixdownError):
-    """The store folder cannot be used (another schema version, not writable)."""
+    """The store folder cannot be used (missing, another schema version, not writable, a link loop)."""
+
+    exit_code = 2
 
 
 def stamp(epoch: float) -> str:
@@ -164,10 +166,19 @@ def owner_alive(owner: str | None) -> bool:
 class Store:
     """A store folder. Connections are per thread; every method may be called from any thread."""
 
-    def __init__(self, folder: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> None:
-        self.folder = Path(folder).expanduser().resolve()
+    def __init__(self, folder: str | os.PathLike[str], *, clock: Callable[[], float] = time.time,
+                 create: bool = True) -> None:
+        """Open the store in ``folder``; without ``create``, a folder that holds no store is refused (a
+        command that only reads must not leave a new store behind)."""
+        try:
+            self.folder = Path(folder).expanduser().resolve()
+        except (OSError, RuntimeError, ValueError) as error:  # a link loop, a NUL byte
+            reason = getattr(error, "strerror", None) or str(error)
+            raise StoreError(f"cannot use {str(folder)[:200]!r} as a store: {reason}", field="store") from None
         self.clock = clock
         self._local = threading.local()
+        if not create and not (self.folder / DATABASE).is_file():
+            raise StoreError(f"there is no store at {str(self.folder)!r} (a job create makes one)", field="store")
         try:
             for sub in ("audio", "outputs", "tmp"):
                 (self.folder / sub).mkdir(parents=True, exist_ok=True)
