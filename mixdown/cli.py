@@ -87,7 +87,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
             "before": done.before.to_dict(),
             "after": done.after.to_dict(),
         }
-    reply["output"] = str(args.output)
+    reply = {"path": str(args.input), "output": str(args.output), **reply}
     limited = ", limited" if reply["limited"] else ""
     emit(args, reply, f"{args.output}: gain {reply['gain_db']:+.2f} dB{limited}")
     return 0
@@ -122,6 +122,7 @@ def cmd_stretch(args: argparse.Namespace) -> int:
         progress.stage("encoding")
         write(args.output, out, rate, subtype=args.subtype)
     reply = {
+        "path": str(args.input),
         "output": str(args.output),
         "ratio": ratio,
         "semitones": args.semitones,
