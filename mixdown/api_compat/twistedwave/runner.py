@@ -269,10 +269,10 @@ class Runner:
         if entry is None:
             empty = np.zeros((EMPTY_CHANNELS, 0), dtype=np.float32)
             return offline_edits.Take(empty, EMPTY_SAMPLE_RATE, [])
-        state = loads(entry.get("state") or "{}")
-        clipboard = self.store.load_audio(doc_id, state["clipboard"]) if state.get("clipboard") else None
+        state = offline_edits.EditorState.from_json(loads(entry.get("state") or "{}"),
+                                                    lambda name: self.store.load_audio(doc_id, name))
         return offline_edits.Take(self.store.load_audio(doc_id, entry["audio"]), entry["sample_rate"],
-                                  loads(entry["markers"]), offline_edits.EditorState.from_json(state, clipboard))
+                                  loads(entry["markers"]), state)
 
     def _still_ours(self, job: sqlite3.Row, me: str) -> None:
         row = self.store.connection().execute("SELECT state, owner FROM jobs WHERE id = ?", (job["id"],)).fetchone()
@@ -347,9 +347,13 @@ class Runner:
             else:
                 audio_name = entries[position - 1]["audio"]
             if changed.state.clipboard is not None and changed.state.clipboard_file is None:
-                clipboard_name = self.store.save_audio(doc_id, changed.state.clipboard)
-                saved.append(clipboard_name)
-                changed.state.clipboard_file = clipboard_name
+                changed.state.clipboard_file = self.store.save_audio(doc_id, changed.state.clipboard)
+                saved.append(changed.state.clipboard_file)
+            profile = changed.state.noise_profile
+            if profile is not None and changed.state.profile_file is None:
+                changed.state.profile_file = self.store.save_audio(doc_id, np.stack([profile.mean_db,
+                                                                                     profile.spread_db]))
+                saved.append(changed.state.profile_file)
             del entries[position:]
             kept = min(kept, position)
             position += 1

@@ -4,6 +4,7 @@ Layout::
 
     STORE/twistedwave.db        jobs, documents, undo history, markers, the webhook outbox
     STORE/audio/<doc_id>/*.npy  one float32 (channels, frames) array per distinct state of a document
+                                (and of its clipboards and noise profiles)
     STORE/outputs/<job_id>/     an output while it is encoded; kept there when the output has no url
     STORE/tmp/                  documents being downloaded
 
@@ -347,9 +348,11 @@ class Store:
 
 
 def used_audio(conn: sqlite3.Connection, doc_id: str) -> set[str]:
-    """The audio files the document's undo states refer to: their audio and their clipboards."""
+    """The files the document's undo states refer to: their audio, clipboards and noise profiles."""
     rows = conn.execute("SELECT audio FROM history WHERE doc_id = ? UNION "
-                        "SELECT json_extract(state, '$.clipboard') FROM history WHERE doc_id = ?", (doc_id, doc_id))
+                        "SELECT json_extract(state, '$.clipboard') FROM history WHERE doc_id = ? UNION "
+                        "SELECT json_extract(state, '$.noise_profile.file') FROM history WHERE doc_id = ?",
+                        (doc_id, doc_id, doc_id))
     return {row[0] for row in rows if row[0] is not None}
 
 
