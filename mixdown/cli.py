@@ -29,7 +29,10 @@ from mixdown.console import (
     usage_error,
 )
 from mixdown.errors import InvalidInputError, MixdownError
+from mixdown.formats.atomic import check_output
+from mixdown.formats.naming import sndfile_container
 from mixdown.progress import progress_for
+from mixdown.runtime import interrupted_error, run_guarded
 
 
 def _finite(text: str) -> float:
@@ -71,28 +74,21 @@ def cmd_loudness(args: argparse.Namespace) -> int:
     return 0
 
 
-def _output_subtype(source: Path, output: Path, requested: str | None) -> str | None:
-    """Keep the input's encoding when the output is the same kind of file, unless one is requested."""
-    if requested:
-        return requested
-    from mixdown.formats import file_info
-
-    info = file_info(source)
-    if source.suffix.lower() == output.suffix.lower():
-        return info.subtype
-    return None
-
-
 def cmd_normalize(args: argparse.Namespace) -> int:
     from mixdown.engine.normalize import normalize_loudness, normalize_peak
-    from mixdown.formats import read, write
+    from mixdown.formats import file_info, read, write
 
     if args.peak is not None and args.true_peak is not None:
         raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
     with progress_for(args, "normalize") as progress:
         progress.stage("decoding")
+        check_output(args.output)
         audio, rate = read(args.input)
-        subtype = _output_subtype(Path(args.input), Path(args.output), args.subtype)
+        source = file_info(args.input)
+        container = sndfile_container(args.output, args.format, source.format)
+        same = container == source.format if container else \
+            Path(args.input).suffix.lower() == Path(args.output).suffix.lower()
+        subtype = args.subtype or (source.subtype if same else None)
         progress.stage("measuring")
         if args.peak is not None:
             out, gain_db = normalize_peak(audio, args.peak)
@@ -111,7 +107,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
                 "after": result.after.to_dict(),
             }
         progress.stage("encoding")
-        write(args.output, out, rate, subtype=subtype)
+        write(args.output, out, rate, subtype=subtype, container=container)
     reply["output"] = str(args.output)
     limited = ", limited" if reply["limited"] else ""
     emit(args, reply, f"{args.output}: gain {reply['gain_db']:+.2f} dB{limited}")
@@ -140,11 +136,13 @@ def cmd_stretch(args: argparse.Namespace) -> int:
     ratio = _stretch_ratio(args)
     with progress_for(args, "stretch") as progress:
         progress.stage("decoding")
+        check_output(args.output)
         audio, rate = read(args.input)
         progress.stage("stretching")
         out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed)
         progress.stage("encoding")
-        write(args.output, out, rate, subtype=args.subtype)
+        write(args.output, out, rate, subtype=args.subtype,
+              container=sndfile_container(args.output, args.format, "WAV"))
     reply = {
         "output": str(args.output),
         "ratio": ratio,
@@ -198,6 +196,8 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--lufs", type=_finite, help="integrated loudness target, LUFS")
     target.add_argument("--peak", type=_finite, help="sample peak target, dBFS")
     normalize.add_argument("--true-peak", type=_finite, help="true-peak ceiling with --lufs, dBTP (default -1)")
+    normalize.add_argument("--format", help="container for -o - or a name without extension: wav, flac, aiff, "
+                                            "... (default: the input's)")
     normalize.add_argument("--subtype", help="output encoding, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     normalize.set_defaults(run=cmd_normalize)
 
@@ -211,6 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high",
                          help="phase vocoder preset: FFT 2048, 3072 or 4096 (default: %(default)s)")
     stretch.add_argument("--varispeed", action="store_true", help="resample: pitch follows speed, as on tape")
+    stretch.add_argument("--format", help="container for -o - or a name without extension (default: wav)")
     stretch.add_argument("--subtype", help="output encoding (default: 24-bit PCM)")
     stretch.set_defaults(run=cmd_stretch)
 
@@ -276,11 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     started = time.perf_counter()
     try:
-        status = run(args)
+        status = run_guarded(run, args)
     except MixdownError as error:
         return _fail(args, error)
-    except KeyboardInterrupt:
-        return _fail(args, CommandInterruptedError("interrupted"))
+    except KeyboardInterrupt as stop:
+        return _fail(args, interrupted_error(stop))
     except Exception as error:
         if getattr(args, "verbose", False):
             traceback.print_exc()
