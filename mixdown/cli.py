@@ -13,7 +13,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 from mixdown import __version__
 from mixdown.console import (
@@ -30,7 +29,7 @@ from mixdown.console import (
 )
 from mixdown.errors import InvalidInputError, MixdownError
 from mixdown.formats.atomic import check_output
-from mixdown.formats.naming import sndfile_container
+from mixdown.formats.naming import output_container
 from mixdown.progress import progress_for
 from mixdown.runtime import interrupted_error, run_guarded
 
@@ -62,52 +61,36 @@ def _loudness_lines(figures: dict) -> list[str]:
 
 
 def cmd_loudness(args: argparse.Namespace) -> int:
-    from mixdown.engine.loudness import measure_loudness
-    from mixdown.formats import read
+    from mixdown.files import loudness_file
 
-    with progress_for(args, "loudness") as progress:
-        progress.stage("decoding")
-        audio, rate = read(args.file)
-        progress.stage("measuring")
-        figures = measure_loudness(audio, rate).to_dict()
+    with progress_for(args, "loudness", unit="frames") as progress:
+        figures = loudness_file(args.file, progress=progress).to_dict()
     emit(args, {"path": str(args.file), **figures}, _loudness_lines(figures))
     return 0
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
-    from mixdown.engine.normalize import normalize_loudness, normalize_peak
-    from mixdown.formats import file_info, read, write
+    from mixdown.files import normalize_file
 
     if args.peak is not None and args.true_peak is not None:
         raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
-    with progress_for(args, "normalize") as progress:
-        progress.stage("decoding")
-        check_output(args.output)
-        audio, rate = read(args.input)
-        source = file_info(args.input)
-        container = sndfile_container(args.output, args.format, source.format)
-        same = container == source.format if container else \
-            Path(args.input).suffix.lower() == Path(args.output).suffix.lower()
-        subtype = args.subtype or (source.subtype if same else None)
-        progress.stage("measuring")
-        if args.peak is not None:
-            out, gain_db = normalize_peak(audio, args.peak)
-            reply = {"mode": "peak", "target_dbfs": args.peak, "gain_db": gain_db, "limited": False}
-        else:
-            ceiling = -1.0 if args.true_peak is None else args.true_peak
-            result = normalize_loudness(audio, rate, args.lufs, ceiling)
-            out = result.audio
-            reply = {
-                "mode": "loudness",
-                "target_lufs": args.lufs,
-                "true_peak_ceiling_dbtp": ceiling,
-                "gain_db": result.gain_db,
-                "limited": result.limited,
-                "before": result.before.to_dict(),
-                "after": result.after.to_dict(),
-            }
-        progress.stage("encoding")
-        write(args.output, out, rate, subtype=subtype, container=container)
+    ceiling = -1.0 if args.true_peak is None else args.true_peak
+    check_output(args.output)
+    with progress_for(args, "normalize", unit="frames") as progress:
+        done = normalize_file(args.input, args.output, lufs=args.lufs, true_peak_dbtp=ceiling,
+                              peak_dbfs=args.peak, subtype=args.subtype, progress=progress)
+    if args.peak is not None:
+        reply = {"mode": "peak", "target_dbfs": args.peak, "gain_db": done.gain_db, "limited": False}
+    else:
+        reply = {
+            "mode": "loudness",
+            "target_lufs": args.lufs,
+            "true_peak_ceiling_dbtp": ceiling,
+            "gain_db": done.gain_db,
+            "limited": done.limited,
+            "before": done.before.to_dict(),
+            "after": done.after.to_dict(),
+        }
     reply["output"] = str(args.output)
     limited = ", limited" if reply["limited"] else ""
     emit(args, reply, f"{args.output}: gain {reply['gain_db']:+.2f} dB{limited}")
@@ -142,7 +125,7 @@ def cmd_stretch(args: argparse.Namespace) -> int:
         out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed)
         progress.stage("encoding")
         write(args.output, out, rate, subtype=args.subtype,
-              container=sndfile_container(args.output, args.format, "WAV"))
+              container=output_container(args.output, args.format, "WAV"))
     reply = {
         "output": str(args.output),
         "ratio": ratio,
@@ -186,33 +169,34 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     loudness = commands.add_parser("loudness", help="measure EBU R128 / BS.1770-4 loudness and peaks")
-    loudness.add_argument("file", help="audio file")
+    loudness.add_argument("file", metavar="FILE", help="audio file")
     loudness.set_defaults(run=cmd_loudness)
 
     normalize = commands.add_parser("normalize", help="normalize to a loudness or a peak level")
-    normalize.add_argument("input", help="audio file to read")
-    normalize.add_argument("-o", "--output", required=True, help="file to write (atomically)")
+    normalize.add_argument("input", metavar="IN", help="audio file to read")
+    normalize.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (atomically)")
     target = normalize.add_mutually_exclusive_group(required=True)
-    target.add_argument("--lufs", type=_finite, help="integrated loudness target, LUFS")
-    target.add_argument("--peak", type=_finite, help="sample peak target, dBFS")
-    normalize.add_argument("--true-peak", type=_finite, help="true-peak ceiling with --lufs, dBTP (default -1)")
-    normalize.add_argument("--format", help="container for -o - or a name without extension: wav, flac, aiff, "
-                                            "... (default: the input's)")
-    normalize.add_argument("--subtype", help="output encoding, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
+    target.add_argument("--lufs", type=_finite, metavar="TARGET", help="integrated loudness target, LUFS")
+    target.add_argument("--peak", type=_finite, metavar="DBFS", help="sample peak target, dBFS")
+    normalize.add_argument("--true-peak", type=_finite, metavar="CEILING_DBTP",
+                           help="true-peak ceiling with --lufs, dBTP (default: -1)")
+    normalize.add_argument("--subtype", metavar="SUBTYPE",
+                           help="output encoding, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     normalize.set_defaults(run=cmd_normalize)
 
     stretch = commands.add_parser("stretch", help="change speed and/or pitch (phase vocoder, or varispeed)")
-    stretch.add_argument("input", help="audio file to read")
-    stretch.add_argument("-o", "--output", required=True, help="file to write (atomically)")
-    stretch.add_argument("--ratio", type=_finite, help="playback speed: 2 is twice as fast (default 1)")
-    stretch.add_argument("--from-bpm", type=_finite, help="the input's tempo, with --to-bpm")
-    stretch.add_argument("--to-bpm", type=_finite, help="the tempo to play at, with --from-bpm")
-    stretch.add_argument("--semitones", type=_finite, default=0.0, help="pitch offset (default: %(default)g)")
+    stretch.add_argument("input", metavar="IN", help="audio file to read")
+    stretch.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (atomically)")
+    stretch.add_argument("--ratio", type=_finite, metavar="R", help="playback speed: 2 is twice as fast (default: 1)")
+    stretch.add_argument("--from-bpm", type=_finite, metavar="A", help="the input's tempo, with --to-bpm")
+    stretch.add_argument("--to-bpm", type=_finite, metavar="B", help="the tempo to play at, with --from-bpm")
+    stretch.add_argument("--semitones", type=_finite, default=0.0, metavar="S",
+                         help="pitch offset (default: %(default)g)")
     stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high",
                          help="phase vocoder preset: FFT 2048, 3072 or 4096 (default: %(default)s)")
     stretch.add_argument("--varispeed", action="store_true", help="resample: pitch follows speed, as on tape")
     stretch.add_argument("--format", help="container for -o - or a name without extension (default: wav)")
-    stretch.add_argument("--subtype", help="output encoding (default: 24-bit PCM)")
+    stretch.add_argument("--subtype", metavar="SUBTYPE", help="output encoding (default: 24-bit PCM)")
     stretch.set_defaults(run=cmd_stretch)
 
     from mixdown.api_compat.songclip.commands import add_commands as add_songclip_commands
@@ -221,6 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     from mixdown.api_compat.twoshot.commands import add_commands as add_twoshot_commands
     from mixdown.batch.commands import add_commands as add_batch_commands
     from mixdown.formats.commands import add_commands as add_formats_commands
+    from mixdown.server.commands import add_commands as add_server_commands
 
     add_twoshot_commands(commands)
     add_bpm_command(commands)
@@ -228,6 +213,7 @@ def _parser() -> argparse.ArgumentParser:
     add_twistedwave_commands(commands)
     add_batch_commands(commands)
     add_formats_commands(commands)
+    add_server_commands(commands)
     for leaf in _leaves(parser):
         if leaf is not parser:
             add_reply_options(leaf)

@@ -78,7 +78,6 @@ def test_dash_reads_stdin_for_audio_inputs(tmp_path, song):
 
 @pytest.mark.parametrize("argv, expected", [
     (["export", "{song}", "-o", "-", "--spec", '{"format": "flac"}'], "FLAC"),
-    (["normalize", "{song}", "-o", "-", "--peak", "-3"], "WAV"),
     (["stretch", "{song}", "-o", "-", "--ratio", "2", "--format", "flac"], "FLAC"),
 ])
 def test_dash_writes_stdout_and_the_reply_goes_to_stderr(tmp_path, song, argv, expected):

@@ -52,6 +52,16 @@ def test_a_click_train_keeps_its_onsets_within_1_ms():
     assert 20 * math.log10(np.std(quiet) / 0.01) < -15
 
 
+def test_the_result_does_not_depend_on_the_chunk_size():
+    mixed, alone = tone_plus_noise(3.0, RATE, channels=1)
+    mixed[0, RATE:RATE + 2_000] *= 20  # a loud burst near a chunk edge
+    profile = learn_noise(alone, RATE)
+    whole = denoise(mixed, RATE, profile, reduction_db=18.0)
+    for chunk in (1, 7, 64, 100):
+        np.testing.assert_allclose(denoise(mixed, RATE, profile, reduction_db=18.0, chunk_frames=chunk), whole,
+                                   atol=1e-6)
+
+
 def test_no_reduction_gives_the_input_back():
     mixed, alone = tone_plus_noise(1.0, RATE, channels=1)
     out = denoise(mixed, RATE, learn_noise(alone, RATE), reduction_db=0.0)

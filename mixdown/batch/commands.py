@@ -41,9 +41,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     batch = commands.add_parser("batch", help="render a manifest of jobs on all cores or a Dask cluster")
-    batch.add_argument("manifest", help="JSONL file (one job per line) or folder of JSON job files")
-    batch.add_argument("--out", required=True, help="output folder (results.jsonl goes there too)")
-    batch.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
-    batch.add_argument("--scheduler", help="submit to a Dask distributed scheduler, tcp://HOST:PORT")
+    batch.add_argument("manifest", metavar="MANIFEST", help="JSONL file (one job per line) or folder of JSON job files")
+    batch.add_argument("--out", metavar="DIR", required=True, help="output folder (results.jsonl goes there too)")
+    batch.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: one per core)")
+    batch.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="submit to a Dask distributed scheduler, tcp://HOST:PORT")
     batch.add_argument("--resume", action="store_true", help="skip jobs already rendered with a matching hash")
     batch.set_defaults(run=cmd_batch)

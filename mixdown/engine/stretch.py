@@ -9,13 +9,16 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
    identity phase locking (Laroche and Dolson 1999): spectral peaks advance at their measured instantaneous
    frequency and carry their whole region of bins with them, on all channels alike.
 3. Transients: onsets are detected by spectral flux and placed to the sample. Around each, the time map has
-   slope 1 for a window's span on either side and the frames whose windows cover the onset keep their
-   analysis phases, so the attack is reproduced as it was, at its exactly stretched time, with no pre-echo.
-   Between onsets the map is linear, so every onset lands at ``onset / ratio``. The signal's start and end
-   are treated as onsets too, so a clip begins and ends exactly as its source does (no click at its edges).
+   slope 1 for half a window on either side (less where 16th notes leave no room), so every frame whose
+   window covers the attack is placed as in the source, and in those frames the bins where the attack has
+   the energy keep their analysis phases: the attack is reproduced as it was, at its exactly stretched
+   time, with no pre-echo, while what sustains through it (a pad under a drum hit) keeps turning smoothly,
+   with no dip before the hit. Between onsets the map is linear, so every onset lands at
+   ``onset / ratio``. The signal's start and end are treated as onsets too, so a clip begins and ends
+   exactly as its source does (no click at its edges).
 
-The presets trade window length and overlap for speed: ``draft`` 2048/512, ``standard`` 4096/1024,
-``high`` 4096/512 (frames/hop).
+The presets trade window length and overlap for speed (frames/hop): ``draft`` 2048/1024 with square-root
+Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ CHUNK_FRAMES = 64
 _ENVELOPE_WIDTH = 16
 #: Smallest onset: a mean rise of log(1 + 1000 |X|) per bin (a click reads about 6, a steady tone 0.01).
 _MIN_FLUX = 0.05
+#: A bin belongs to an attack when its power after the onset exceeds this many times its power before.
+_TRANSIENT_RISE = 2.0
 RATIO_RANGE = (1 / 16, 16.0)
 SEMITONE_RANGE = (-48.0, 48.0)
 
@@ -137,33 +142,47 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def time_map(
     onsets: np.ndarray, in_frames: int, out_frames: int, stretch: float, n_fft: int, hop: int
-) -> tuple[np.ndarray, list[int]]:
-    """Anchors ``(output frame, input frame)`` of a piecewise-linear map, and the onsets it keeps.
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Anchors ``(output frame, input frame)`` of a piecewise-linear map, and the kept ``(onset, reach)``.
 
-    The map has slope 1 in a zone of a window and a hop either side of the signal's start and end (so
-    both are reproduced as they are, with no click or fade) and of each kept onset ``t``, which lands at
-    ``t / stretch``. Between zones it is linear; a signal too short for the start and end zones is mapped
-    linearly throughout. An onset whose zone sits too close to its neighbours for the map between
-    them to keep a slope within [stretch / 2, 2 stretch] is dropped and stretched like the rest.
+    The map has slope 1 within half a window and a hop of the signal's start and end (so both are
+    reproduced as they are, with no click or fade) and within ``reach`` of each kept onset ``t``, which
+    lands at ``t / stretch``; the reach is half a window, or less where neighbours leave no room (down to
+    an eighth of a window, so 16th notes keep their attacks). Between zones the map is linear with a slope
+    within [stretch / 2, 2 stretch]; an onset that does not fit even so is stretched like the rest, and a
+    signal too short for the start and end zones is mapped linearly throughout.
     """
-    reach = n_fft // 2 + hop
-    anchors = [(-float(reach), -float(reach)), (float(reach), float(reach))]
-    kept = [0]
+    edge = n_fft // 2 + hop
+    if onsets.shape[0]:
+        # An attack just after the start may shrink the start's zone to fit.
+        edge = next((e for e in (edge, n_fft // 2, n_fft // 4) if _zone(onsets[0], (e, e), stretch, n_fft, hop)), edge)
+    anchors = [(-float(edge), -float(edge)), (float(edge), float(edge))]
+    kept = [(0, edge)]
     for onset in onsets:
-        out_at = onset / stretch
-        zone = [(out_at - reach, onset - reach), (out_at + reach, onset + reach)]
-        if _segment_ok(anchors[-1], zone[0], stretch, hop):
-            anchors.extend(zone)
-            kept.append(int(onset))
-    end = [(float(out_frames - reach), float(in_frames - reach)), (float(out_frames + reach), float(in_frames + reach))]
+        reach = _zone(onset, anchors[-1], stretch, n_fft, hop)
+        if reach:
+            out_at = onset / stretch
+            anchors.extend([(out_at - reach, float(onset - reach)), (out_at + reach, float(onset + reach))])
+            kept.append((int(onset), reach))
+    end = [(float(out_frames - edge), float(in_frames - edge)), (float(out_frames + edge), float(in_frames + edge))]
     while len(kept) > 1 and not _segment_ok(anchors[-1], end[0], stretch, hop):
         del anchors[-2:]
         kept.pop()
     if not _segment_ok(anchors[-1], end[0], stretch, hop):
         return np.asarray([(0.0, 0.0), (float(out_frames), float(in_frames))]), []
     anchors.extend(end)
-    kept.append(in_frames)
+    kept.append((in_frames, edge))
     return np.asarray(anchors, dtype=np.float64), kept
+
+
+def _zone(onset: int, after: tuple[float, float], stretch: float, n_fft: int, hop: int) -> int:
+    """The widest slope-1 reach (half a window down to an eighth) that ``onset`` can have after the
+    anchor ``after``; 0 if none fits."""
+    out_at = onset / stretch
+    for reach in range(n_fft // 2, n_fft // 8 - 1, -max(hop // 4, 1)):
+        if _segment_ok(after, (out_at - reach, onset - reach), stretch, hop):
+            return reach
+    return 0
 
 
 def _segment_ok(a: tuple[float, float], b: tuple[float, float], stretch: float, hop: int) -> bool:
@@ -172,6 +191,19 @@ def _segment_ok(a: tuple[float, float], b: tuple[float, float], stretch: float, 
         return False
     slope = (b[1] - a[1]) / span
     return stretch / 2 <= slope <= stretch * 2
+
+
+def transient_bins(audio: np.ndarray, onsets: list[int], window: np.ndarray) -> np.ndarray:
+    """Per onset, the bins where the attack, not what sustains through it, has the energy: power (summed
+    over channels) in a window centred on the onset more than twice that in a window ending an eighth of
+    a window before it (onsets are placed at half the attack's peak, a little after it starts)."""
+    n_fft = window.shape[0]
+    centres = np.asarray([[t - n_fft // 2 - n_fft // 8, t] for t in onsets], dtype=np.int64).reshape(-1)
+    frames = np.empty((audio.shape[0], centres.shape[0], n_fft), dtype=np.float32)
+    stretch_kernels.gather_frames(audio, centres, window, frames)
+    spectra = scipy.fft.rfft(frames, axis=2, workers=1)
+    power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
+    return power[1::2] > _TRANSIENT_RISE * power[0::2]
 
 
 def _map(anchors: np.ndarray, out_positions: np.ndarray, stretch: float) -> np.ndarray:
@@ -198,14 +230,18 @@ def phase_vocoder(
     last = (out_frames + n_fft // 2) // hop + 1
     out_centres = np.arange(first, last + 1, dtype=np.int64) * hop
     in_centres = _map(anchors, out_centres.astype(np.float64), stretch)
-    resets = np.zeros(out_centres.shape[0], dtype=np.bool_)
-    for onset in kept:
-        resets |= np.abs(in_centres - onset) < n_fft // 2
     window64 = preset.windows()
     window = window64.astype(np.float32)
+    bins = n_fft // 2 + 1
+    inner = [t for t, _ in kept[1:-1]]
+    masks = np.ones((len(kept) + 1, bins), dtype=np.bool_)
+    if inner:
+        masks[2:-1] = transient_bins(audio, inner, window)
+    resets = np.full(out_centres.shape[0], -1, dtype=np.int64)
+    for index, (onset, reach) in enumerate(kept, start=1):
+        resets[np.abs(in_centres - onset) < reach] = index
     scale = hop / float(np.sum(window64**2))
     channels = audio.shape[0]
-    bins = n_fft // 2 + 1
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
     synth = np.empty((channels, CHUNK_FRAMES, bins), dtype=np.complex64)
     power = np.empty(bins, dtype=np.float32)
@@ -222,7 +258,7 @@ def phase_vocoder(
         spectra = scipy.fft.rfft(chunk, axis=2, workers=1)
         synth_chunk = synth[:, :count]
         stretch_kernels.lock_phases(
-            spectra[:, :count], spectra[:, count:], synth_chunk, resets[lo:hi], prev_y, power, peaks, rotations
+            spectra[:, :count], spectra[:, count:], synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
         )
         synthesized = scipy.fft.irfft(synth_chunk, n=n_fft, axis=2, workers=1)
         stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, window, scale, out)

@@ -72,6 +72,7 @@ def lock_phases(
     lagged: np.ndarray,
     synth: np.ndarray,
     resets: np.ndarray,
+    masks: np.ndarray,
     prev_y: np.ndarray,
     power: np.ndarray,
     peaks: np.ndarray,
@@ -85,14 +86,16 @@ def lock_phases(
     and no trigonometry. Peaks are bins whose power (summed over channels) exceeds both neighbours on
     each side; every bin in a peak's region (up to the power minimum between neighbouring peaks) turns
     by the peak's rotation, on every channel, measured on the channel loudest at the peak, so partials
-    keep their shape and channels their phase relations. A frame with ``resets[f]`` keeps its analysis
-    phases (transients). ``prev_y`` holds the synthesis spectrum of the frame before the first, and on
-    return that of the last.
+    keep their shape and channels their phase relations. A frame with ``resets[f] >= 0`` keeps the
+    analysis phases of the bins set in ``masks[resets[f]]`` (a transient's bins: the attack is reproduced
+    as it was, while what sustains through it keeps turning smoothly). ``prev_y`` holds the synthesis
+    spectrum of the frame before the first, and on return that of the last.
     """
     channels, frames, bins = spectra.shape
     turns = np.empty(bins, dtype=np.complex64)
     for f in range(frames):
-        if resets[f]:
+        mask = masks[resets[f]] if resets[f] >= 0 else masks[0]
+        if resets[f] >= 0 and mask.all():
             synth[:, f, :] = spectra[:, f, :]
             continue
         power[:] = 0.0
@@ -137,6 +140,10 @@ def lock_phases(
                 hi = bins
             turns[lo:hi] = np.complex64(rotations[i])
             lo = hi
+        if resets[f] >= 0:
+            for k in range(bins):
+                if mask[k]:
+                    turns[k] = 1.0
         for c in range(channels):
             _rotate(synth[c, f], spectra[c, f], turns)
     prev_y[:, :] = synth[:, frames - 1]

@@ -44,7 +44,7 @@ def resolve_output(output: str | os.PathLike[str], requested: str | None, fallba
     return name, fmt
 
 
-def sndfile_container(output: str | os.PathLike[str], requested: str | None, default: str | None) -> str | None:
+def output_container(output: str | os.PathLike[str], requested: str | None, default: str | None) -> str | None:
     """The libsndfile container for ``normalize``/``stretch`` output: ``--format`` when given, else ``None``
     (the extension decides) for a named file with an extension, else ``default`` (standard output, a
     device or FIFO, or a name without an extension)."""

@@ -23,6 +23,7 @@ from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields
 from mixdown.api_compat.songclip.models import ClipSpec
 from mixdown.api_compat.songclip.presets import PRESETS, Preset
 from mixdown.engine import Fade, apply_fades, resample
+from mixdown.engine.audio import as_audio, check_sample_rate
 from mixdown.errors import MixdownError
 from mixdown.formats import atomic_path, read
 from mixdown.formats.atomic import STDIO
@@ -158,18 +159,37 @@ class Song:
     title: str
 
 
-def load_song(path: str | Path, preset: Preset | None, artist: str | None, title: str | None) -> Song:
-    path = Path(path)
+#: A song given from Python: a file, or float audio ``(channels, frames)`` with its rate.
+SongSource = str | Path | tuple[np.ndarray, int]
+
+
+def _decoded(song: SongSource) -> tuple[np.ndarray, int, Path | None]:
+    if isinstance(song, tuple):
+        if len(song) != 2:
+            raise SongclipFailError({"song": "expected (audio, sample_rate)"})
+        try:
+            return as_audio(song[0], field="song"), check_sample_rate(song[1], field="song"), None
+        except MixdownError as failure:
+            raise SongclipFailError({"song": failure.message}) from None
+    path = Path(song)
     try:
         audio, rate = read(path)
     except MixdownError as failure:
         raise SongclipFailError({"song": failure.message}) from None
+    return audio, rate, path
+
+
+def load_song(song: SongSource, preset: Preset | None, artist: str | None, title: str | None,
+              sample_rate: int | None = None) -> Song:
+    """The song decoded (or taken as given), downmixed and resampled as the preset (or ``sample_rate``) asks."""
+    audio, rate, path = _decoded(song)
     if preset and preset.channels == 1 and audio.shape[0] > 1:
         audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
-    if preset and preset.sample_rate and preset.sample_rate != rate:
-        audio, rate = resample(audio, rate, preset.sample_rate), preset.sample_rate
-    tags = song_tags(path)
-    return Song(audio, rate, path, artist or tags["artist"], title or tags["title"])
+    wanted = (preset.sample_rate if preset else None) or sample_rate
+    if wanted and wanted != rate:
+        audio, rate = resample(audio, rate, wanted), wanted
+    tags = song_tags(path) if path is not None else {"artist": None, "title": "song"}
+    return Song(audio, rate, path or Path("song"), artist or tags["artist"], title or tags["title"])
 
 
 def output_spec(fmt: str | None, preset: Preset | None, output: Path | None) -> dict[str, Any]:
@@ -200,9 +220,48 @@ def cut(song: Song, spec: ClipSpec, curve: str) -> np.ndarray:
                        Fade(to_frames(spec.fadeOut, song.rate), curve))
 
 
+def clip_audio(
+    document: object,
+    song: SongSource,
+    *,
+    preset_name: str | None = None,
+    curve: str = "equal-power",
+    sample_rate: int | None = None,
+    min_length: float | None = None,
+    max_length: float | None = None,
+) -> np.ndarray | list[np.ndarray]:
+    """The clip (or, for a list of specs, the clips) ``document`` cuts from ``song``, as float32 arrays:
+    the samples :func:`render_clips` encodes. Raises :class:`SongclipFailError` for any bad spec."""
+    preset = _preset(preset_name)
+    limits = _limits(preset, min_length, max_length)
+    specs, problems, many = parse_specs(document)
+    loaded = load_song(song, preset, None, None, sample_rate)
+    for index, spec in enumerate(specs):
+        if spec is not None:
+            problems |= check_spec(spec, loaded.audio.shape[1], loaded.rate, limits, f"[{index}]." if many else "")
+    if problems:
+        raise SongclipFailError(problems)
+    clips = [cut(loaded, spec, curve) for spec in specs]
+    return clips if many else clips[0]
+
+
+def _preset(name: str | None) -> Preset | None:
+    preset = PRESETS.get(name) if name else None
+    if name and preset is None:
+        raise SongclipFailError({"preset": f"unknown preset {name!r}; allowed: {', '.join(PRESETS)}"})
+    return preset
+
+
+def _limits(preset: Preset | None, min_length: float | None, max_length: float | None) -> Limits:
+    return Limits(
+        min_length if min_length is not None else (preset.min_length if preset else None),
+        max_length if max_length is not None else (preset.max_length if preset else None),
+    )
+
+
 def render_clips(
     document: object,
-    song_path: str | Path,
+    song_path: SongSource,
     output: str | Path,
     *,
     fmt: str | None = None,
@@ -222,13 +281,8 @@ def render_clips(
     One spec writes ``output``; a list writes ``clip-001.<ext>``... into the folder ``output``. Raises
     :class:`SongclipFailError` (nothing written) for any bad spec.
     """
-    preset = PRESETS.get(preset_name) if preset_name else None
-    if preset_name and preset is None:
-        raise SongclipFailError({"preset": f"unknown preset {preset_name!r}; allowed: {', '.join(PRESETS)}"})
-    limits = Limits(
-        min_length if min_length is not None else (preset.min_length if preset else None),
-        max_length if max_length is not None else (preset.max_length if preset else None),
-    )
+    preset = _preset(preset_name)
+    limits = _limits(preset, min_length, max_length)
     specs, problems, many = parse_specs(document)
     output = Path(output)
     spec_out = {**output_spec(fmt, preset, None if many else output), **(options or {})}

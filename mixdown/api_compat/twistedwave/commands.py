@@ -4,9 +4,9 @@ Each prints a line per object, or with ``--json`` the document's JSON reply. A r
 (with ``--json``, ``{"error": {"message", "param"}}`` on stdout; the ``mixdown`` entry point adds its
 one-line message on stderr); a job that ran and ended ``failed`` or ``cancelled`` prints the job and exits 1.
 Every command takes ``--store DIR`` (default ``$MIXDOWN_HOME/twistedwave``, else
-``~/.local/share/mixdown/twistedwave``); those that run work (``job create``, ``job run``, ``job cancel``,
-``document delete``) take ``--webhook URL`` (default ``$MIXDOWN_TWISTEDWAVE_WEBHOOK``) for the
-notifications it causes.
+``~/.local/share/mixdown/twistedwave``); those that run jobs (``job create``, ``job run``) take
+``--webhook URL`` for the notifications they cause (every command sends to ``$MIXDOWN_TWISTEDWAVE_WEBHOOK``
+when it is set, for the ``document.expired`` any command may find).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.api_compat.twistedwave.notify import Callback
 from mixdown.api_compat.twistedwave.service import DEFAULT_LIMIT, TwistedWave
@@ -65,7 +66,19 @@ def _print(args: argparse.Namespace, reply: dict[str, Any]) -> None:
 
 def _service(args: argparse.Namespace, on_notification: Callback | None = None) -> TwistedWave:
     webhook = getattr(args, "webhook", None) or os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK") or None
-    return TwistedWave(args.store or default_store(), webhook=webhook, on_notification=on_notification)
+    store = args.store or default_store()
+    return TwistedWave(store, webhook=webhook, on_notification=on_notification, confinement=_confinement(args, store))
+
+
+def _confinement(args: argparse.Namespace, store: str | Path) -> Confinement | None:
+    """With ``--allow-root``, job urls stay inside those folders (and the store), http hosts public unless
+    ``--allow-private-http``; without it nothing is confined."""
+    roots = getattr(args, "allow_root", None)
+    if not roots:
+        if getattr(args, "allow_private_http", False):
+            raise TwistedWaveError("--allow-private-http goes with --allow-root", param="--allow-private-http")
+        return None
+    return Confinement.of([*roots, store], allow_private_http=args.allow_private_http)
 
 
 def _limit(text: str) -> int:
@@ -161,63 +174,73 @@ def reply_on_error(args: argparse.Namespace, error: MixdownError) -> None:
 
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", help="store folder (default: $MIXDOWN_HOME/twistedwave)")
+    common.add_argument("--store", metavar="DIR", help="store folder (default: $MIXDOWN_HOME/twistedwave)")
     return common
 
 
 def _notifying() -> argparse.ArgumentParser:
     """``--webhook``, for the commands whose work sends notifications."""
     notifying = argparse.ArgumentParser(add_help=False)
-    notifying.add_argument("--webhook", default=os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK"),
+    notifying.add_argument("--webhook", metavar="URL", default=os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK"),
                            help="URL notifications are POSTed to (default: $MIXDOWN_TWISTEDWAVE_WEBHOOK)")
     return notifying
 
 
+def _confining() -> argparse.ArgumentParser:
+    """``--allow-root`` and ``--allow-private-http``, for the commands that run jobs."""
+    confining = argparse.ArgumentParser(add_help=False)
+    confining.add_argument("--allow-root", action="append", metavar="DIR",
+                           help="confine job urls to this folder (repeatable; the store is always allowed)")
+    confining.add_argument("--allow-private-http", action="store_true",
+                           help="with --allow-root: let urls reach loopback and private-network http hosts")
+    return confining
+
+
 def _paging(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limit", default=str(DEFAULT_LIMIT), help="1 to 100 (default 10)")
-    parser.add_argument("--starting-after", help="the id after which the page starts")
+    parser.add_argument("--limit", metavar="N", default=str(DEFAULT_LIMIT), help="1 to 100 (default: %(default)s)")
+    parser.add_argument("--starting-after", metavar="ID", help="the id after which the page starts")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``job`` and ``document`` on the ``mixdown`` command's subparsers (each leaf sets ``run`` and
     ``on_error``)."""
     common = _common()
-    working = [common, _notifying()]
 
     job = subparsers.add_parser("job", help="TwistedWave jobs: import, edit offline, export")
     jobs = job.add_subparsers(dest="job_command", required=True, metavar="ACTION")
-    create = jobs.add_parser("create", parents=working, help="create a job from JSON and run it to its end")
-    create.add_argument("job", help="the job object as JSON (a file, or - for stdin)")
+    running = [common, _notifying(), _confining()]
+    create = jobs.add_parser("create", parents=running, help="create a job from JSON and run it to its end")
+    create.add_argument("job", metavar="JOB.json", help="the job object as JSON (a file, or - for stdin)")
     create.set_defaults(run=run_job_create)
-    rerun = jobs.add_parser("run", parents=working, help="run a job created elsewhere, or resume an interrupted one")
-    rerun.add_argument("id")
+    rerun = jobs.add_parser("run", parents=running, help="run a job created elsewhere, or resume an interrupted one")
+    rerun.add_argument("id", metavar="ID")
     rerun.set_defaults(run=run_job_run)
     get = jobs.add_parser("get", parents=[common], help="print a job")
-    get.add_argument("id")
+    get.add_argument("id", metavar="ID")
     get.set_defaults(run=run_job_get)
     listing = jobs.add_parser("list", parents=[common], help="list jobs, newest first")
     _paging(listing)
-    listing.add_argument("--document", help="only the jobs of this document")
+    listing.add_argument("--document", metavar="DOC_ID", help="only the jobs of this document")
     listing.set_defaults(run=run_job_list)
-    cancel = jobs.add_parser("cancel", parents=working, help="cancel an active job")
-    cancel.add_argument("id")
+    cancel = jobs.add_parser("cancel", parents=[common], help="cancel an active job")
+    cancel.add_argument("id", metavar="ID")
     cancel.set_defaults(run=run_job_cancel)
     download = jobs.add_parser("download", parents=[common], help="copy a job's kept output to a file")
-    download.add_argument("id")
-    download.add_argument("-o", "--output", required=True, help="file (or folder) to write")
+    download.add_argument("id", metavar="ID")
+    download.add_argument("-o", "--output", metavar="FILE", required=True, help="file (or folder) to write")
     download.set_defaults(run=run_job_download)
 
     document = subparsers.add_parser("document", help="TwistedWave documents: get, list, delete")
     documents = document.add_subparsers(dest="document_command", required=True, metavar="ACTION")
     get = documents.add_parser("get", parents=[common], help="print a document")
-    get.add_argument("id")
+    get.add_argument("id", metavar="ID")
     get.set_defaults(run=run_document_get)
     listing = documents.add_parser("list", parents=[common], help="list documents, newest first")
     _paging(listing)
     listing.add_argument("--include-deleted", action="store_true", help="list deleted documents too")
     listing.set_defaults(run=run_document_list)
-    delete = documents.add_parser("delete", parents=working, help="delete a document and its audio")
-    delete.add_argument("id")
+    delete = documents.add_parser("delete", parents=[common], help="delete a document and its audio")
+    delete.add_argument("id", metavar="ID")
     delete.set_defaults(run=run_document_delete)
 
     for parsers in (jobs, documents):

@@ -9,7 +9,9 @@ meant is refused rather than guessed at. Numbers are strict (a string is not a n
 ``edit.commands`` is mixdown's offline stand-in for the person at the editor: a list of
 ``{"command": NAME, "selection": [begin, end], ...}`` in the editor's own command names. Positions,
 selections and lengths are samples, or seconds with ``"unit": "seconds"`` (rounded half up, once, at the
-document's rate when the command runs).
+document's rate when the command runs). A command without a ``selection`` works on the document's current
+selection (set by ``select-all``, ``mark-in``, ...; see :mod:`.edits`), or on the whole document when
+nothing is selected; a command's own ``selection`` applies to it alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from mixdown.api_compat.fields import NonNegative, Number, Positive
@@ -178,9 +181,8 @@ def _show(selection: list[float]) -> str:
 
 
 class Ranged(Selected):
-    """A command that needs a selection (crop, cut, delete)."""
-
-    selection: Selection
+    """A command that needs a selection (crop, cut, delete, copy): its own, or the document's current one
+    (``select-all``, ``mark-in``, ...); without either it is refused when it runs."""
 
 
 class Amplify(Selected):
@@ -277,6 +279,91 @@ class Whole(Command):
     """A command on the whole document with no parameters."""
 
 
+class Marking(Command):
+    """``mark-in`` / ``mark-out``: a selection edge at ``position`` (default: the cursor)."""
+
+    position: NonNegative | None = None
+
+    _position = field_validator("position")(_whole)
+
+
+class Paste(Command):
+    """``paste`` / ``paste-over`` the clipboard at ``position`` (default: the cursor)."""
+
+    position: NonNegative | None = None
+
+    _position = field_validator("position")(_whole)
+
+
+class EqBand(_Model):
+    """One parametric band: a cookbook filter (``q`` defaults to 1/sqrt(2))."""
+
+    type: Literal["peak", "low-shelf", "high-shelf", "low-pass", "high-pass", "notch"]
+    frequency: Positive
+    gain_db: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-60.0, le=60.0)] = 0.0
+    q: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.01, le=100.0)] | None = None
+
+
+class GraphicEq(Selected):
+    """``bands`` (parametric) and/or ``graphic`` (10 or 31 gains in dB for the ISO octave or third-octave
+    bands); ``zero_phase`` filters forwards and backwards."""
+
+    bands: list[EqBand] = Field(default_factory=list)
+    graphic: list[Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-60.0, le=60.0)]] | None = None
+    zero_phase: StrictBool = False
+
+    @field_validator("graphic")
+    @classmethod
+    def _graphic(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and len(value) not in (10, 31):
+            raise ValueError(f"a graphic equaliser has 10 or 31 band gains, got {len(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> GraphicEq:
+        if not self.bands and self.graphic is None:
+            raise ValueError("give bands, graphic, or both: an equaliser with no band does nothing")
+        return self
+
+
+class Denoise(Selected):
+    """Spectral gating with the profile ``learn-noise`` took (see :mod:`mixdown.engine.denoise`)."""
+
+    reduction_db: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=100.0)] = 12.0
+    sensitivity: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=24.0)] = 2.5
+    freq_smoothing_hz: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=10_000.0)] = 50.0
+    time_smoothing_ms: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1_000.0)] = 40.0
+
+
+#: The tags ``metadata`` sets, in the order exports write them.
+TAG_NAMES = ("title", "artist", "album", "year", "genre", "comment", "track")
+
+
+class Metadata(Command):
+    """Tags the exports carry. A given tag replaces the current one, ``""`` removes it, an absent one is
+    kept; ``clear`` removes every tag first."""
+
+    title: StrictStr | None = None
+    artist: StrictStr | None = None
+    album: StrictStr | None = None
+    year: StrictStr | Annotated[int, Field(strict=True, ge=0, le=9999)] | None = None
+    genre: StrictStr | None = None
+    comment: StrictStr | None = None
+    track: StrictStr | Annotated[int, Field(strict=True, ge=1, le=9999)] | None = None
+    clear: StrictBool = False
+
+    @field_validator(*TAG_NAMES)
+    @classmethod
+    def _text(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, str) and ("\0" in value or len(value) > 4096):
+            raise ValueError("must be text without NUL characters, at most 4096 characters")
+        return value
+
+    def changes(self) -> dict[str, str]:
+        """The tags given, as text (``""`` for a removal)."""
+        return {name: str(getattr(self, name)) for name in TAG_NAMES if getattr(self, name) is not None}
+
+
 #: Offline editor commands by the editor's name, and the model of each one's parameters.
 COMMANDS: dict[str, type[Command]] = {
     "amplify": Amplify,
@@ -302,16 +389,30 @@ COMMANDS: dict[str, type[Command]] = {
     "clear-markers": Selected,
     "undo": Whole,
     "redo": Whole,
+    "select-all": Whole,
+    "select-none": Whole,
+    "select-to-start": Whole,
+    "select-to-end": Whole,
+    "mark-in": Marking,
+    "mark-out": Marking,
+    "move-to-start": Whole,
+    "move-to-end": Whole,
+    "copy": Ranged,
+    "paste": Paste,
+    "paste-over": Paste,
+    "graphic-eq": GraphicEq,
+    "learn-noise": Ranged,
+    "denoise": Denoise,
+    "metadata": Metadata,
+    "analyze": Selected,
 }
 
 #: The editor's other command names (document, "send_command"): they drive a window, a clipboard, a
 #: microphone or a cloud service, and mean nothing offline.
 EDITOR_ONLY = frozenset((
-    "analyze", "center-on-cursor", "close", "copy", "denoise", "dump-db", "export-download", "export-googledrive",
-    "export-soundcloud", "fast-forward", "graphic-eq", "learn-noise", "loop", "mark-in", "mark-out", "metadata",
-    "move-cursor-back", "move-to-end", "move-to-start", "paste", "paste-over", "play", "record", "record-mp3-128",
-    "record-mp3-320", "record-mp3-64", "record-raw", "rewind", "select-all", "select-audio-input", "select-none",
-    "select-to-end", "select-to-start", "view-whole-sound", "zoom-in", "zoom-out", "zoom-to-selection",
+    "center-on-cursor", "close", "dump-db", "export-download", "export-googledrive", "export-soundcloud",
+    "fast-forward", "loop", "move-cursor-back", "play", "record", "record-mp3-128", "record-mp3-320", "record-mp3-64",
+    "record-raw", "rewind", "select-audio-input", "view-whole-sound", "zoom-in", "zoom-out", "zoom-to-selection",
 ))
 
 

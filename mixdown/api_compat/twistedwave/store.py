@@ -13,8 +13,9 @@ and renamed into place before the transaction that refers to them commits. A pro
 point leaves the database as its last commit left it, and at worst files nothing refers to, which
 :meth:`Store.sweep` removes.
 
-The schema carries a version (``PRAGMA user_version``). There are no migrations: a store written by
-another schema version is refused rather than guessed at.
+The schema carries a version (``PRAGMA user_version``). A version-1 store gains the undo states' editor
+``state`` column (empty for its existing states) when it is opened; any other version is refused rather
+than guessed at.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import numpy as np
 
 from mixdown.errors import MixdownError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DATABASE = "twistedwave.db"
 #: How long a writer waits for another process's transaction before giving up (ms).
 BUSY_TIMEOUT_MS = 60_000
@@ -67,6 +68,7 @@ CREATE TABLE history (
     frames INTEGER NOT NULL,
     markers TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (doc_id, position)
 );
 CREATE TABLE jobs (
@@ -205,6 +207,9 @@ class Store:
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version == 1:
+                conn.execute("ALTER TABLE history ADD COLUMN state TEXT NOT NULL DEFAULT '{}'")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 raise StoreError(
                     f"{str(self.database)!r} has schema version {version}; this mixdown reads version "
@@ -311,8 +316,7 @@ class Store:
                 if doc is None or doc["deleted_at"] is not None:
                     shutil.rmtree(folder, ignore_errors=True)
                     continue
-                used = {row["audio"] for row in conn.execute("SELECT audio FROM history WHERE doc_id = ?",
-                                                             (folder.name,))}
+                used = used_audio(conn, folder.name)
                 for path in folder.iterdir():
                     if path.name not in used:
                         path.unlink(missing_ok=True)
@@ -329,6 +333,13 @@ class Store:
             for path in self.temp_folder().iterdir():
                 if path.name.split("-", 1)[0] not in busy_jobs:
                     path.unlink(missing_ok=True)
+
+
+def used_audio(conn: sqlite3.Connection, doc_id: str) -> set[str]:
+    """The audio files the document's undo states refer to: their audio and their clipboards."""
+    rows = conn.execute("SELECT audio FROM history WHERE doc_id = ? UNION "
+                        "SELECT json_extract(state, '$.clipboard') FROM history WHERE doc_id = ?", (doc_id, doc_id))
+    return {row[0] for row in rows if row[0] is not None}
 
 
 def dumps(value: Any) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.errors import MixdownError, OutputError
 from mixdown.formats import atomic_path
@@ -48,8 +49,27 @@ class Location:
         return str(self.path) if self.kind == "local" else str(self.url)
 
 
-def locate(url: str, param: str) -> Location:
-    """Classify a url; a relative path is taken from the current folder. s3 and other schemes are refused."""
+def locate(url: str, param: str, confinement: Confinement | None = None) -> Location:
+    """Classify a url; a relative path is taken from the current folder. s3 and other schemes are refused.
+
+    With a ``confinement``, a local path must lie inside its roots and an http host must be public (see
+    :mod:`.confine`); the location then holds the path with its links followed."""
+    location = _classify(url, param)
+    if confinement is not None:
+        if location.kind == "local":
+            return Location("local", path=confinement.check_path(location.path, param))
+        confinement.check_http(url, param)
+    return location
+
+
+def _open(request: urllib.request.Request, timeout: float, confinement: Confinement | None, param: str):
+    """``urlopen``, with every redirect checked against the confinement when there is one."""
+    if confinement is None:
+        return urllib.request.urlopen(request, timeout=timeout)
+    return confinement.opener(param).open(request, timeout=timeout)
+
+
+def _classify(url: str, param: str) -> Location:
     parsed = urllib.parse.urlparse(url)
     scheme = parsed.scheme.lower()
     if scheme in ("http", "https"):
@@ -72,7 +92,7 @@ def locate(url: str, param: str) -> Location:
 
 
 def fetch(url: str, folder: Path, prefix: str, *, timeout: float = DOWNLOAD_TIMEOUT_S,
-          max_bytes: int = MAX_DOWNLOAD_BYTES) -> Path:
+          max_bytes: int = MAX_DOWNLOAD_BYTES, confinement: Confinement | None = None) -> Path:
     """Download ``url`` into a new file in ``folder`` (named ``prefix-...`` with the url's extension).
 
     Raises :class:`TransferError` for an HTTP error status, a network failure or timeout, or a body
@@ -82,7 +102,7 @@ def fetch(url: str, folder: Path, prefix: str, *, timeout: float = DOWNLOAD_TIME
     path = folder / f"{prefix}-{uuid.uuid4().hex}{suffix}"
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response, open(path, "wb") as handle:
+        with _open(request, timeout, confinement, "document.url") as response, open(path, "wb") as handle:
             stated = response.headers.get("Content-Length")
             if stated is not None and stated.isdigit() and int(stated) > max_bytes:
                 raise TransferError(f"{url} is {int(stated)} bytes, over the {max_bytes}-byte limit", field="url")
@@ -141,7 +161,7 @@ def _multipart(path: Path, filename: str, note: str | None, boundary: str) -> tu
 
 
 def post_file(url: str, path: Path, filename: str, note: str | None = None, *,
-              timeout: float = POST_TIMEOUT_S) -> int:
+              timeout: float = POST_TIMEOUT_S, confinement: Confinement | None = None) -> int:
     """POST ``path`` as ``multipart/form-data`` (part ``file`` named ``filename``; part ``note`` when
     given), streamed from disk. Returns the HTTP status; raises :class:`TransferError` unless it is 2xx."""
     boundary = f"mixdown-{uuid.uuid4().hex}"
@@ -160,7 +180,7 @@ def post_file(url: str, path: Path, filename: str, note: str | None = None, *,
         "User-Agent": USER_AGENT,
     })
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _open(request, timeout, confinement, "output.url") as response:
             response.read()
             return response.status
     except urllib.error.HTTPError as error:

@@ -1,9 +1,11 @@
-"""``mixdown bpm FILE [--json] [--loop|--no-loop]``: the tempo of an audio file.
+"""``mixdown bpm FILE [--json] [--loop|--no-loop]``: the tempo of an audio file, or "no tempo".
 
-Prints the BPM with one decimal, or with ``--json`` one object ``{"bpm", "confidence", "bars", "method",
-"path"}``. ``--loop`` says the file is a loop of whole bars, ``--no-loop`` that it is not; by default the
-onsets decide (see :func:`mixdown.api_compat.twoshot.bpm.detect_bpm`). Errors are :class:`MixdownError`\\ s
-naming their field, for the command line to print as one line.
+Prints the BPM with one decimal, or ``no tempo`` for a one-shot, a held sound or noise (exit status 0 either
+way). With ``--json``, one object: ``bpm`` (``null`` for no tempo), ``confidence``, ``bars``, ``method``,
+``evidence`` (snake_case keys; see :class:`mixdown.engine.tempo.TempoEvidence`) and ``path``. ``--loop``
+says the file is a loop of whole bars, ``--no-loop`` that it is not; by default the onsets decide (see
+:func:`mixdown.engine.tempo.detect_bpm`). Errors are :class:`MixdownError`\\ s naming their field, for the
+command line to print as one line.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from mixdown.progress import progress_for
 def run(args: argparse.Namespace) -> int:
     """Detect and print the tempo of ``args.file``; returns the exit status."""
     # Imported here, not at the top: registering the command must not load numba for every other command.
-    from mixdown.api_compat.twoshot.bpm import detect_bpm
+    from mixdown.engine.tempo import detect_bpm
     from mixdown.formats import read
 
     with progress_for(args, "bpm") as progress:
@@ -26,16 +28,15 @@ def run(args: argparse.Namespace) -> int:
         audio, rate = read(args.file)
         progress.stage("detecting")
         estimate = detect_bpm(audio, rate, is_loop=args.loop)
-    reply = {"bpm": estimate.bpm, "confidence": estimate.confidence, "bars": estimate.bars,
-             "method": estimate.method, "path": str(args.file)}
-    emit(args, reply, f"{estimate.bpm:.1f}")
+    emit(args, {**estimate.to_dict(), "path": str(args.file)},
+         "no tempo" if estimate.bpm is None else f"{estimate.bpm:.1f}")
     return 0
 
 
 def add_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``bpm`` on ``subparsers`` (from ``ArgumentParser.add_subparsers``); sets ``run``."""
     parser = subparsers.add_parser("bpm", help="detect the tempo of an audio file (loop length or onsets)")
-    parser.add_argument("file", help="audio file")
+    parser.add_argument("file", metavar="FILE", help="audio file")
     loop = parser.add_mutually_exclusive_group()
     loop.add_argument("--loop", dest="loop", action="store_const", const=True, default=None,
                       help="the file is a loop of whole bars: its tempo follows from its length")

@@ -1,0 +1,94 @@
+"""The bounded work queue between the routes and the batch executor.
+
+Work is submitted to the executor :mod:`mixdown.batch.runner` uses (a local process pool of ``--workers``
+processes with warm kernels, or a Dask cluster with ``--scheduler``), so a slow render never blocks the
+server and N renders run on N cores. At most ``max_pending`` pieces of work wait or run at once; past that
+a request is refused (429) rather than queued without end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import ExitStack
+from typing import Any
+
+from mixdown.batch.runner import _dask_executor, _local_executor
+from mixdown.server.errors import ApiError
+
+log = logging.getLogger("mixdown.server")
+
+
+class WorkQueue:
+    def __init__(self, workers: int, scheduler: str | None, max_pending: int) -> None:
+        self._stack = ExitStack()
+        self.executor: Executor
+        if scheduler:
+            self.executor, self.workers = _dask_executor(scheduler, self._stack)
+        else:
+            self.executor, self.workers = _local_executor(workers), workers
+        self.max_pending = max_pending
+        self._slots = threading.BoundedSemaphore(max_pending)
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def submit(self, fn: Callable[..., dict], *args: Any,
+               done: Callable[[dict], None] | None = None) -> Future:
+        """Queue ``fn(*args)``; ``done`` gets its result dict (or a failure dict) in a background thread."""
+        if not self._slots.acquire(blocking=False):
+            raise ApiError(429, f"{self.max_pending} pieces of work are already queued; try again later",
+                           headers={"Retry-After": "1"})
+        with self._lock:
+            self._pending += 1
+        try:
+            future = self.executor.submit(fn, *args)
+        except BaseException:
+            self._release()
+            raise
+        future.add_done_callback(lambda f: self._finished(f, done))
+        return future
+
+    def _release(self) -> None:
+        with self._lock:
+            self._pending -= 1
+        self._slots.release()
+
+    def _finished(self, future: Future, done: Callable[[dict], None] | None) -> None:
+        self._release()
+        if done is None:
+            return
+        try:
+            result = future.result()
+        except BaseException as error:  # the worker died (killed, out of memory): the work failed, not lost
+            result = {"ok": False, "status": 500, "message": f"the worker stopped: {type(error).__name__}: {error}"}
+        try:
+            done(result)
+        except Exception:
+            log.exception("recording a finished piece of work failed")
+
+    async def run(self, fn: Callable[..., dict], *args: Any) -> dict:
+        """Queue ``fn(*args)`` and wait for its result without blocking the event loop."""
+        future = self.submit(fn, *args)
+        try:
+            return await asyncio.wrap_future(future)
+        except Exception as error:
+            return {"ok": False, "status": 500, "message": f"the worker stopped: {type(error).__name__}: {error}"}
+
+    def close(self) -> None:
+        """Stop at once: queued work is dropped and running work stopped; the state store still says
+        ``processing`` for it, and the next start resumes it."""
+        if isinstance(self.executor, ProcessPoolExecutor):
+            processes = list((getattr(self.executor, "_processes", None) or {}).values())
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(timeout=5)
+        self._stack.close()

@@ -1,0 +1,151 @@
+"""TwoShot render jobs: validated on the request, rendered by a worker, recorded in the state store.
+
+A job is ``processing`` from the moment it is accepted until its worker answers (``completed`` with the
+output's ``audioId``, or ``failed`` with TwoShot's error body). Its body is stored with it, so a job that
+was running when the server stopped is rendered again when it starts (the output is written atomically:
+it is absent or whole, never partial).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from mixdown.api_compat.twoshot.errors import TwoShotError
+from mixdown.api_compat.twoshot.service import parse_document
+from mixdown.formats import probe
+from mixdown.formats.table import EXTENSIONS, FORMATS
+from mixdown.server.state import State, now_stamp
+from mixdown.server.work import read_progress, render_project
+
+log = logging.getLogger("mixdown.server")
+
+#: Seconds a render is assumed to take before any has finished (for ``estimatedCompletion``).
+FIRST_ESTIMATE_S = 2.0
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_sources(state: State, document: Any) -> None:
+    """Every clip's source must be a sample of the library: 404 naming the clip's field otherwise."""
+    for t, track in enumerate(document.project.tracks):
+        for c, clip in enumerate(track.clips):
+            field = f"tracks[{t}].clips[{c}].source"
+            source = clip.source
+            if source.audioId is not None:
+                if state.one("SELECT 1 FROM samples WHERE audio_id = ?", (source.audioId,)) is None:
+                    raise TwoShotError("NOT_FOUND", f"audio {source.audioId!r} is not in the sample library",
+                                       field=f"{field}.audioId")
+            elif state.one("SELECT 1 FROM samples WHERE CAST(id AS TEXT) = ?", (str(source.sampleId),)) is None:
+                raise TwoShotError("NOT_FOUND", f"sample {source.sampleId!r} is not in the sample library",
+                                   field=f"{field}.sampleId")
+
+
+class Renders:
+    """Accepts, runs, resumes and reports render jobs."""
+
+    def __init__(self, state: State, queue: Any) -> None:
+        self.state = state
+        self.queue = queue
+        self._average_s = FIRST_ESTIMATE_S
+        self._lock = threading.Lock()
+
+    def _estimate(self) -> str:
+        waves = 1 + self.queue.pending // max(self.queue.workers, 1)
+        return _stamp(datetime.now(timezone.utc) + timedelta(seconds=waves * self._average_s))
+
+    def accept(self, document: dict, project_id: str | None) -> dict[str, Any]:
+        """Validate ``{"project", "render"}`` and queue it; returns the document's render reply."""
+        parsed = parse_document(document)
+        name = parsed.request.format.lower()
+        fmt = EXTENSIONS.get(name, name)
+        if fmt not in FORMATS:
+            raise TwoShotError("VALIDATION_ERROR", f"format {name!r} is not one of {', '.join(sorted(FORMATS))}",
+                               field="format")
+        check_sources(self.state, parsed)
+        job_id = f"render-{uuid.uuid4().hex}"
+        record = {"id": job_id, "project_id": project_id, "status": "processing", "document": json.dumps(document),
+                  "format": fmt, "estimated": self._estimate(), "created": now_stamp()}
+        with self.state.transaction() as conn:
+            conn.execute(f"INSERT INTO renders ({', '.join(record)}) VALUES ({', '.join('?' * len(record))})",
+                         list(record.values()))
+        try:
+            self._submit(job_id, document, fmt)
+        except BaseException:
+            with self.state.transaction() as conn:
+                conn.execute("DELETE FROM renders WHERE id = ?", (job_id,))
+            raise
+        return {"jobId": job_id, "status": "processing", "estimatedCompletion": record["estimated"]}
+
+    def _paths(self, job_id: str, fmt: str) -> tuple[str, Any, Any]:
+        audio_id = str(uuid.uuid5(uuid.NAMESPACE_URL, job_id))
+        folder = self.state.folder("renders")
+        return audio_id, folder / f"{audio_id}.{fmt}", folder / f"{job_id}.progress"
+
+    def _submit(self, job_id: str, document: dict, fmt: str) -> None:
+        audio_id, output, progress = self._paths(job_id, fmt)
+        began = time.monotonic()
+        with self.state.transaction() as conn:
+            conn.execute("UPDATE renders SET attempts = attempts + 1 WHERE id = ?", (job_id,))
+        self.queue.submit(render_project, document, str(self.state.folder("library")), str(output), str(progress),
+                          done=lambda result: self._finish(job_id, audio_id, output, result, began))
+
+    def _finish(self, job_id: str, audio_id: str, output: Any, result: dict, began: float) -> None:
+        try:
+            self._record(job_id, audio_id, output, result, began)
+        except Exception as error:
+            log.exception("recording render %s failed", job_id)
+            self._record(job_id, audio_id, output, {"ok": False, "message": f"{type(error).__name__}: {error}"},
+                         began)
+
+    def _record(self, job_id: str, audio_id: str, output: Any, result: dict, began: float) -> None:
+        if result.get("ok"):
+            with self._lock:
+                self._average_s = 0.8 * self._average_s + 0.2 * (time.monotonic() - began)
+            summary = probe(output)
+            reply = result["reply"]
+            details = {key: reply[key] for key in ("format", "quality", "sampleRate", "frames", "duration", "clips")}
+            with self.state.transaction() as conn:
+                self.state.add_audio(conn, audio_id, output, "render", summary, name=job_id)
+                conn.execute("UPDATE renders SET status = 'completed', audio_id = ?, reply = ?, completed = ? "
+                             "WHERE id = ?", (audio_id, json.dumps(details), now_stamp(), job_id))
+            return
+        error = result.get("error") or TwoShotError("INTERNAL_ERROR", result.get("message", "render failed")).body()
+        if result.get("traceback"):
+            log.error("render %s failed: %s\n%s", job_id, result.get("message"), result["traceback"])
+        with self.state.transaction() as conn:
+            conn.execute("UPDATE renders SET status = 'failed', error = ?, completed = ? WHERE id = ?",
+                         (json.dumps(error), now_stamp(), job_id))
+
+    def resume(self) -> list[str]:
+        """Queue again every job a stopped server left ``processing``; returns their ids."""
+        for leftover in self.state.folder("renders").glob(".*.part*"):
+            leftover.unlink(missing_ok=True)
+        rows = self.state.all("SELECT id, document, format FROM renders WHERE status = 'processing' ORDER BY created")
+        for row in rows:
+            self._submit(row["id"], json.loads(row["document"]), row["format"])
+        return [row["id"] for row in rows]
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        row = self.state.one("SELECT * FROM renders WHERE id = ?", (job_id,))
+        if row is None:
+            raise TwoShotError("NOT_FOUND", f"no render job {job_id!r}", field="jobId")
+        reply: dict[str, Any] = {"jobId": row["id"], "status": row["status"], "projectId": row["project_id"],
+                                 "estimatedCompletion": row["estimated"], "created": row["created"],
+                                 "completed": row["completed"], "format": row["format"]}
+        if row["status"] == "processing":
+            reply["progress"] = read_progress(self._paths(row["id"], row["format"])[2])
+        else:
+            reply["progress"] = 100 if row["status"] == "completed" else 0
+        reply["error"] = json.loads(row["error"]) if row["error"] else None
+        reply["audioId"] = row["audio_id"]
+        if row["reply"]:
+            reply.update(json.loads(row["reply"]))
+        return reply

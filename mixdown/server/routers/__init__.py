@@ -1,0 +1,1 @@
+"""One router per platform, each mounted under the platform's prefix."""
