@@ -91,7 +91,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
             "before": done.before.to_dict(),
             "after": done.after.to_dict(),
         }
-    reply["output"] = str(args.output)
+    reply = {"path": str(args.input), "output": str(args.output), **reply}
     limited = ", limited" if reply["limited"] else ""
     emit(args, reply, f"{args.output}: gain {reply['gain_db']:+.2f} dB{limited}")
     return 0
@@ -127,6 +127,7 @@ def cmd_stretch(args: argparse.Namespace) -> int:
         write(args.output, out, rate, subtype=args.subtype,
               container=output_container(args.output, args.format, "WAV"))
     reply = {
+        "path": str(args.input),
         "output": str(args.output),
         "ratio": ratio,
         "semitones": args.semitones,

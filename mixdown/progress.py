@@ -47,7 +47,7 @@ class Progress:
         self._delay = delay
         self._started = time.monotonic()
         self._bar = tqdm(total=None, desc=label, unit=unit, disable=not enabled, file=stream or sys.stderr,
-                         delay=delay, bar_format=_STAGE, leave=False, dynamic_ncols=True)
+                         delay=delay, bar_format=_STAGE, leave=False, dynamic_ncols=True, unit_scale=bool(unit))
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         if enabled:

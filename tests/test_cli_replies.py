@@ -64,6 +64,7 @@ FAILURES = [
     (["job", "get", "job_nope", "--store", "{store}"], 2, "twistedwave", None),
     (["document", "get", "doc_nope", "--store", "{store}"], 2, "twistedwave", None),
     (["job", "create", "{missing}", "--store", "{store}"], 2, "twistedwave", None),
+    (["serve", "--port", "70000", "--home", "{tmp}/server"], 2, "own", "--port"),
 ]
 
 
@@ -108,6 +109,7 @@ USAGE = [
     (["songclip", "{spec}", "-o", "{out}"], "jsend", "--song"),
     (["job", "get"], "twistedwave", None),
     (["document", "list", "--include-deleted=3"], "twistedwave", None),
+    (["serve", "--workers", "0"], "own", "--workers"),
 ]
 
 
@@ -259,3 +261,38 @@ def test_error_codes_follow_the_error_types():
     assert console.error_code(OutputPathError("x")) == "output"
     assert console.error_code(InvalidInputError("x")) == "invalid_input"
     assert console.usage_error("argument --lufs: not a number: 'x'").field == "--lufs"
+
+
+def test_the_error_cases_above_cover_every_command():
+    import argparse
+
+    commands = next(a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {argv[0] for argv, *_ in FAILURES} == set(commands)
+    assert {argv[0] for argv, *_ in USAGE} == set(commands)
+
+
+def _keys(value, skip: frozenset[str] = frozenset({"render"})):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            if key not in skip:
+                yield from _keys(item, skip)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item, skip)
+
+
+def test_mixdowns_own_replies_use_snake_case_keys_and_name_the_files(capsys, files, tmp_path):
+    out = str(tmp_path / "o.wav")
+    replies = {}
+    for argv in (["loudness", files["song"]], ["info", files["song"]], ["bpm", files["song"]],
+                 ["normalize", files["song"], "-o", out, "--lufs", "-20"], ["stretch", files["song"], "-o", out],
+                 ["export", files["song"], "-o", str(tmp_path / "o.flac")]):
+        code, text, _ = run(capsys, *argv, "--json")
+        assert code == 0, argv
+        replies[argv[0]] = json.loads(text)
+    for name, reply in replies.items():
+        keys = set(_keys(reply))
+        assert all(key == key.lower() and " " not in key for key in keys), (name, keys)
+        assert reply["path"] == files["song"], name
+    assert {replies[name]["output"] for name in ("normalize", "stretch")} == {out}

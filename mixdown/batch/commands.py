@@ -13,10 +13,10 @@ from mixdown.progress import progress_for
 def _table(summary: Summary) -> str:
     data = summary.as_dict()
     rows = [("jobs", data["total"]), ("rendered", data["ok"]), ("failed", data["failed"]),
-            ("skipped (resume)", data["skipped"]), ("remaining", data["remaining"]),
+            ("skipped (resume)", data["skipped"]), ("cancelled", data["cancelled"]), ("remaining", data["remaining"]),
             ("audio rendered", f"{data['audio_seconds'] / 3600:.3f} h"),
             ("wall time", f"{data['wall_seconds']:.1f} s"),
-            ("speed", f"{data['x_realtime']}x realtime"),
+            ("speed", "-" if data["x_realtime"] is None else f"{data['x_realtime']}x realtime"),
             ("executor", f"{data['executor']}, {data['workers']} workers")]
     width = max(len(name) for name, _ in rows)
     lines = [f"{name.ljust(width)}  {value}" for name, value in rows]

@@ -52,16 +52,6 @@ class NoiseProfile:
     spread_db: np.ndarray
     frames: int
 
-    def to_json(self) -> dict:
-        return {"sample_rate": self.sample_rate, "fft_size": self.fft_size, "frames": self.frames,
-                "mean_db": [round(float(v), 4) for v in self.mean_db],
-                "spread_db": [round(float(v), 4) for v in self.spread_db]}
-
-    @classmethod
-    def from_json(cls, data: dict) -> NoiseProfile:
-        return cls(int(data["sample_rate"]), int(data["fft_size"]), np.asarray(data["mean_db"], dtype=np.float32),
-                   np.asarray(data["spread_db"], dtype=np.float32), int(data["frames"]))
-
 
 def fft_size(sample_rate: int) -> int:
     """The power of two nearest 46 ms at ``sample_rate`` (2048 at 44.1 and 48 kHz), at least 256."""

@@ -59,7 +59,7 @@ def run_export(args: argparse.Namespace) -> int:
     with progress_for(args, "export", unit="frames") as progress:
         result = export_file(args.input, spec, args.output, progress=progress)
     reply = {
-        "output": str(result.path), "format": result.format, "options": result.options,
+        "path": str(args.input), "output": str(result.path), "format": result.format, "options": result.options,
         "sample_rate": result.sample_rate, "channels": result.channels, "frames": result.frames,
         "duration": result.frames / result.sample_rate,
     }

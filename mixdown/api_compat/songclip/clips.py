@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields
+from mixdown.api_compat.fields import problems as validation_problems
+from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields, whole_frames
 from mixdown.api_compat.songclip.models import ClipSpec
 from mixdown.api_compat.songclip.presets import PRESETS, Preset
 from mixdown.engine import Fade, apply_fades, resample
 from mixdown.engine.audio import as_audio, check_sample_rate
-from mixdown.errors import MixdownError
+from mixdown.errors import InvalidInputError, MixdownError
 from mixdown.formats import atomic_path, read
 from mixdown.formats.atomic import STDIO
 from mixdown.formats.export import encode
@@ -80,8 +81,8 @@ def parse_specs(document: object) -> tuple[list[ClipSpec | None], dict[str, str]
             specs.append(ClipSpec.model_validate(item))
         except ValidationError as failure:
             specs.append(None)
-            for issue in failure.errors(include_url=False):
-                problems.setdefault(_path(issue["loc"], prefix) or prefix or "spec", issue["msg"])
+            for location, message in validation_problems(failure, item):
+                problems.setdefault(_path(location, prefix) or prefix or "spec", message)
     return specs, problems, many
 
 
@@ -97,13 +98,21 @@ class Limits:
     max_length: float | None = None
 
 
-def to_frames(milliseconds: float, rate: int) -> int:
-    return math.floor(milliseconds * rate / 1000 + 0.5)
+def to_frames(milliseconds: float, rate: int, field: str = "end") -> int:
+    """Milliseconds at ``rate``, rounded half up (refused, naming ``field``, past any timeline)."""
+    return whole_frames(milliseconds * rate / 1000, field, milliseconds)
 
 
 def check_spec(spec: ClipSpec, song_frames: int, rate: int, limits: Limits, prefix: str = "") -> dict[str, str]:
     """Field messages for a spec that cannot be cut from this song (empty when it can)."""
     problems: dict[str, str] = {}
+    for name in ("start", "end", "fadeIn", "fadeOut"):
+        try:
+            to_frames(getattr(spec, name), rate, name)
+        except InvalidInputError as refusal:
+            problems[f"{prefix}{name}"] = refusal.message
+    if problems:
+        return problems
     first, last = to_frames(spec.start, rate), to_frames(spec.end, rate)
     length = (spec.end - spec.start) / 1000
     if spec.end <= spec.start or last <= first:

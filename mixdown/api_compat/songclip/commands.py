@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
+from mixdown.api_compat.json_input import load_json, parse_json
 from mixdown.api_compat.songclip.clips import SongclipFailError, error, fail, render_clips
 from mixdown.api_compat.songclip.presets import PRESETS
 from mixdown.console import emit, print_json
@@ -14,22 +13,19 @@ from mixdown.progress import progress_for
 
 
 def _load(path: str) -> object:
-    spec = Path(path)
-    if not spec.is_file():
-        raise SongclipFailError({"spec": f"no such file: {path!r}"})
     try:
-        return json.loads(spec.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        raise SongclipFailError({"spec": f"malformed JSON: {problem}"}) from None
+        return load_json(path, "spec")
+    except MixdownError as problem:
+        raise SongclipFailError({"spec": problem.message}) from None
 
 
 def _options(text: str | None) -> dict | None:
     if text is None:
         return None
     try:
-        options = json.loads(text)
-    except json.JSONDecodeError as problem:
-        raise SongclipFailError({"options": f"malformed JSON: {problem}"}) from None
+        options = parse_json(text, "options", name="--options")
+    except MixdownError as problem:
+        raise SongclipFailError({"options": problem.message}) from None
     if not isinstance(options, dict):
         raise SongclipFailError({"options": "expected a JSON object of output options"})
     return options

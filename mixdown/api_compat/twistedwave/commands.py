@@ -12,12 +12,12 @@ when it is set, for the ``document.expired`` any command may find).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from mixdown.api_compat.json_input import load_json, parse_json
 from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.api_compat.twistedwave.notify import Callback
@@ -64,10 +64,15 @@ def _print(args: argparse.Namespace, reply: dict[str, Any]) -> None:
     emit(args, reply, _plain(reply), reply.get("warnings", ()))
 
 
-def _service(args: argparse.Namespace, on_notification: Callback | None = None) -> TwistedWave:
+def _service(args: argparse.Namespace, on_notification: Callback | None = None, *,
+             create: bool = False) -> TwistedWave:
+    """The service on ``--store``; only a command that makes a job (``create``) may make the store."""
     webhook = getattr(args, "webhook", None) or os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK") or None
     store = args.store or default_store()
-    return TwistedWave(store, webhook=webhook, on_notification=on_notification, confinement=_confinement(args, store))
+    service = TwistedWave(store, webhook=webhook, on_notification=on_notification,
+                          confinement=_confinement(args, store), create_store=create)
+    service.notifier.background = False  # this process exits after its reply: see _run_with_progress
+    return service
 
 
 def _confinement(args: argparse.Namespace, store: str | Path) -> Confinement | None:
@@ -90,13 +95,12 @@ def _limit(text: str) -> int:
 
 def _load_job(path: str) -> Any:
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise TwistedWaveError(f"cannot read {path!r}: {error.strerror}", param=None) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise TwistedWaveError(f"{path} is not valid JSON: {error.msg} at line {error.lineno}", param=None) from None
+        if path == "-":
+            stream = getattr(sys.stdin, "buffer", sys.stdin)
+            return parse_json(stream.read(), None, name="the job on stdin")
+        return load_json(path, None)
+    except MixdownError as error:
+        raise TwistedWaveError(error.message, param=None) from None
 
 
 def _run_with_progress(args: argparse.Namespace, job_id: str | None, body: Any = None) -> dict[str, Any]:
@@ -106,12 +110,15 @@ def _run_with_progress(args: argparse.Namespace, job_id: str | None, body: Any =
             if notification.get("type") == "edit.completed":
                 progress.stage("exporting")
 
-        service = _service(args, on_notification=step)
+        service = _service(args, on_notification=step, create=body is not None)
         if body is not None:
             progress.stage("validating")
             job_id = service.create_job(body)["id"]
         progress.stage("running")
-        return service.run_job(job_id)
+        try:
+            return service.run_job(job_id)
+        finally:
+            service.notifier.deliver_detached()
 
 
 def run_job_create(args: argparse.Namespace) -> int:
