@@ -124,6 +124,12 @@ def test_option_errors_print_the_error_object_under_json_and_exit_2(capsys, file
     assert err.count("\n") == 1 and "usage:" not in err
 
 
+def test_a_huge_bad_option_value_is_not_echoed_whole(capsys, files):
+    huge = "9" * 100_000 + "x"
+    code, out, err = run(capsys, "normalize", files["song"], "-o", files["out"], "--lufs", huge, "--json")
+    assert code == 2 and len(out) < 1000 and len(err) < 500 and json.loads(out)["error"]["field"] == "--lufs"
+
+
 def test_a_bare_mixdown_and_an_unknown_command_are_usage_errors(capsys):
     code, out, err = run(capsys, "--json")
     assert code == 2 and json.loads(out)["error"]["code"] == "usage"
