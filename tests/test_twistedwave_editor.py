@@ -83,6 +83,22 @@ def test_selection_and_cursor_move_with_the_audio():
     assert (cut.state.cursor, cut.state.selection) == (500, None) and cut.frames == 900
 
 
+def test_effects_in_place_keep_the_selection():
+    take = run(Take(ramp(), RATE), {"command": "mark-in", "position": 100}, {"command": "mark-out", "position": 400})
+    for command in ({"command": "reverse"}, {"command": "fade-in"}, {"command": "graphic-eq", "graphic": [3.0] * 10}):
+        after = run(take, command)
+        assert (after.state.cursor, after.state.selection) == (100, (100, 400)), command
+    np.testing.assert_array_equal(run(take, {"command": "reverse"}).audio[:, 100:400], ramp()[:, 399:99:-1])
+
+
+def test_a_clipboard_from_another_rate_is_resampled_when_pasted():
+    clip = tone(1000, 0.1, 16_000)
+    take = Take(np.zeros((1, 800), np.float32), RATE, state=EditorState(clipboard=clip, clipboard_rate=16_000))
+    out = run(take, {"command": "paste", "position": 800})
+    assert out.frames == 1_600 and out.state.cursor == 1_600
+    np.testing.assert_allclose(out.audio[:, 800 + 100:1_600 - 100], tone(1000, 0.1, RATE)[:, 100:-100], atol=2e-3)
+
+
 def test_commands_needing_a_selection_are_refused_without_one():
     for name in ("crop", "cut", "delete", "copy", "learn-noise"):
         refused(Take(ramp(), RATE), {"command": name}, "edit.commands[0].selection", "needs a selection")

@@ -273,11 +273,18 @@ def run_command(command: models.Command, take: Take) -> Take:
     state = take.state
     tracked = [] if state.selection is None else [[state.selection[0], 1], [state.selection[1], 2]]
     carried = replace(take, markers=[*take.markers, [state.cursor, 0], *tracked])
-    result = _run_audio_command(command, carried)
+    name = command.command
+    pasted = 0
+    if name in ("paste", "paste-over"):
+        result, pasted = _paste(command, carried)
+    else:
+        result = _run_audio_command(command, carried)
     positions = [marker for marker in result.markers if isinstance(marker[1], int)]
     markers = [marker for marker in result.markers if not isinstance(marker[1], int)]
-    moved = _moved_state(take, result, positions)
-    name = command.command
+    if result.frames == take.frames and result.sample_rate == take.sample_rate:
+        moved = state  # an effect in place: the cursor and the selection stay where they were
+    else:
+        moved = _moved_state(take, result, positions)
     if name in ("cut", "delete", "delete-crossfade", "crop"):
         if command.selection is None:  # the document's selection went: nothing is selected any more
             begin = 0 if name == "crop" else edits.region(take.frames, *_span(command, take))[0]
@@ -286,10 +293,23 @@ def run_command(command: models.Command, take: Take) -> Take:
             begin, end = edits.region(take.frames, *_span(command, take))
             moved = replace(moved, clipboard=np.ascontiguousarray(take.audio[:, begin:end]),
                             clipboard_rate=take.sample_rate, clipboard_file=None)
-    elif name in ("paste", "paste-over"):
-        position = _position_or_cursor(command, take)
-        moved = replace(moved, cursor=position + _conformed_clipboard(take).shape[1], selection=None)
+    elif pasted:
+        moved = replace(moved, cursor=_position_or_cursor(command, take) + pasted, selection=None)
     return Take(result.audio, result.sample_rate, markers, moved)
+
+
+def _paste(command: models.Paste, take: Take) -> tuple[Take, int]:
+    """``paste`` (insert) or ``paste-over`` (overwrite, running past the end if need be) of the clipboard at
+    the command's position or the cursor; returns the take and the frames pasted."""
+    position = _position_or_cursor(command, take)
+    clip = _conformed_clipboard(take)
+    length = clip.shape[1]
+    if command.command == "paste":
+        out = edits.paste(take.audio, position, clip)
+        return Take(out, take.sample_rate, replace_region(take.markers, position, position, length)), length
+    out = edits.paste_over(take.audio, position, clip)
+    grown = out.shape[1] - take.frames
+    return Take(out, take.sample_rate, replace_region(take.markers, take.frames, take.frames, grown)), length
 
 
 def _run_audio_command(command: models.Command, take: Take) -> Take:
@@ -366,14 +386,6 @@ def _run_audio_command(command: models.Command, take: Take) -> Take:
         if end is None:
             return Take(audio, rate, [marker for marker in markers if isinstance(marker[1], int)])
         return Take(audio, rate, [[p, n] for p, n in markers if isinstance(n, int) or not begin <= p < stop])
-    if name in ("paste", "paste-over"):
-        position = _position_or_cursor(command, take)
-        clip = _conformed_clipboard(take)
-        if name == "paste":
-            return Take(edits.paste(audio, position, clip), rate,
-                        replace_region(markers, position, position, clip.shape[1]))
-        out = edits.paste_over(audio, position, clip)
-        return Take(out, rate, replace_region(markers, take.frames, take.frames, out.shape[1] - take.frames))
     if name == "graphic-eq":
         bands = [Band(band.type, band.frequency, band.gain_db, *(() if band.q is None else (band.q,)))
                  for band in command.bands]
