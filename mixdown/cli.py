@@ -28,7 +28,10 @@ from mixdown.console import (
     usage_error,
 )
 from mixdown.errors import InvalidInputError, MixdownError
+from mixdown.formats.atomic import check_output
+from mixdown.formats.naming import output_container
 from mixdown.progress import progress_for
+from mixdown.runtime import interrupted_error, run_guarded
 
 
 def _finite(text: str) -> float:
@@ -72,6 +75,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     if args.peak is not None and args.true_peak is not None:
         raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
     ceiling = -1.0 if args.true_peak is None else args.true_peak
+    check_output(args.output)
     with progress_for(args, "normalize", unit="frames") as progress:
         done = normalize_file(args.input, args.output, lufs=args.lufs, true_peak_dbtp=ceiling,
                               peak_dbfs=args.peak, subtype=args.subtype, progress=progress)
@@ -115,11 +119,13 @@ def cmd_stretch(args: argparse.Namespace) -> int:
     ratio = _stretch_ratio(args)
     with progress_for(args, "stretch") as progress:
         progress.stage("decoding")
+        check_output(args.output)
         audio, rate = read(args.input)
         progress.stage("stretching")
         out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed)
         progress.stage("encoding")
-        write(args.output, out, rate, subtype=args.subtype)
+        write(args.output, out, rate, subtype=args.subtype,
+              container=output_container(args.output, args.format, "WAV"))
     reply = {
         "path": str(args.input),
         "output": str(args.output),
@@ -190,6 +196,7 @@ def _parser() -> argparse.ArgumentParser:
     stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high",
                          help="phase vocoder preset: FFT 2048, 3072 or 4096 (default: %(default)s)")
     stretch.add_argument("--varispeed", action="store_true", help="resample: pitch follows speed, as on tape")
+    stretch.add_argument("--format", help="container for -o - or a name without extension (default: wav)")
     stretch.add_argument("--subtype", metavar="SUBTYPE", help="output encoding (default: 24-bit PCM)")
     stretch.set_defaults(run=cmd_stretch)
 
@@ -257,11 +264,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     started = time.perf_counter()
     try:
-        status = run(args)
+        status = run_guarded(run, args)
     except MixdownError as error:
         return _fail(args, error)
-    except KeyboardInterrupt:
-        return _fail(args, CommandInterruptedError("interrupted"))
+    except KeyboardInterrupt as stop:
+        return _fail(args, interrupted_error(stop))
     except Exception as error:
         if getattr(args, "verbose", False):
             traceback.print_exc()

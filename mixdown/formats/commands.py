@@ -15,6 +15,7 @@ from typing import Any
 
 from mixdown.console import emit
 from mixdown.errors import InvalidInputError
+from mixdown.formats.atomic import check_output
 from mixdown.formats.export import export_file
 from mixdown.formats.probe import probe
 from mixdown.formats.spec import format_for_extension, parse_output
@@ -53,6 +54,8 @@ def _output_object(spec_text: str | None, output: str | None) -> dict[str, Any]:
 
 def run_export(args: argparse.Namespace) -> int:
     spec = parse_output(_output_object(args.spec, args.output))
+    if args.output is not None and not Path(args.output).is_dir():
+        check_output(args.output)
     with progress_for(args, "export", unit="frames") as progress:
         result = export_file(args.input, spec, args.output, progress=progress)
     reply = {

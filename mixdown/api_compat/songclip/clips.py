@@ -7,6 +7,7 @@ engine's curves (equal-power by default). A list of specs is cut from one decode
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -26,7 +27,9 @@ from mixdown.engine import Fade, apply_fades, resample
 from mixdown.engine.audio import as_audio, check_sample_rate
 from mixdown.errors import InvalidInputError, MixdownError
 from mixdown.formats import atomic_path, read
+from mixdown.formats.atomic import STDIO
 from mixdown.formats.export import encode
+from mixdown.formats.naming import resolve_output
 
 
 class SongclipFailError(MixdownError):
@@ -198,9 +201,20 @@ def load_song(song: SongSource, preset: Preset | None, artist: str | None, title
     return Song(audio, rate, path or Path("song"), artist or tags["artist"], title or tags["title"])
 
 
-def output_spec(fmt: str | None, preset: Preset | None, output: Path) -> dict[str, Any]:
-    """The TwistedWave output object for this clip: the preset's entry for the format, else the format."""
-    name = (fmt or (preset.default_format if preset else None) or output.suffix.lstrip(".") or "mp3").lower()
+def output_spec(fmt: str | None, preset: Preset | None, output: Path | None) -> dict[str, Any]:
+    """The TwistedWave output object for this clip: the preset's entry for the format, else the format.
+
+    The format is ``fmt``, else (one clip) the output name's extension, else the preset's default, else mp3:
+    a ``.wav`` name never receives MP3 data.
+    """
+    fallback = preset.default_format if preset else "mp3"
+    if output is None:
+        name = (fmt or fallback).lower()
+    else:
+        try:
+            name = resolve_output(output, fmt, fallback)[1]
+        except MixdownError as failure:
+            raise SongclipFailError({failure.field or "output": failure.message}) from None
     if preset is None:
         return {"format": name}
     if name not in preset.formats:
@@ -280,7 +294,7 @@ def render_clips(
     limits = _limits(preset, min_length, max_length)
     specs, problems, many = parse_specs(document)
     output = Path(output)
-    spec_out = {**output_spec(fmt, preset, output if not many else Path("x")), **(options or {})}
+    spec_out = {**output_spec(fmt, preset, None if many else output), **(options or {})}
     extension = _extension(spec_out["format"])
     song = load_song(song_path, preset, artist, title)
     for index, spec in enumerate(specs):
@@ -298,12 +312,11 @@ def render_clips(
     if problems:
         raise SongclipFailError(problems)
     if many:
-        output.mkdir(parents=True, exist_ok=True)
+        _make_folder(output)
         targets = [output / f"clip-{i + 1:03d}.{extension}" for i in range(len(specs))]
     else:
-        targets = [output]
-    clips = [_write(song, spec, spec_out, target, preset, curve, f"[{i}]." if many else "")
-             for i, (spec, target) in enumerate(zip(specs, targets, strict=True))]
+        targets = [Path(resolve_output(output, spec_out["format"], spec_out["format"])[0])]
+    clips = _write_all(song, specs, targets, spec_out, preset, curve, many)
     data: dict[str, Any] = {"songclips": clips} if many else {"songclip": clips[0]}
     return success({**data, "warnings": unknown_field_warnings(unknown_spec_fields(specs, many))})
 
@@ -314,14 +327,46 @@ def _extension(format_name: str) -> str:
     return EXTENSIONS.get(format_name, format_name)
 
 
-def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, preset: Preset | None, curve: str,
-           prefix: str) -> dict:
+def _make_folder(output: Path) -> None:
+    if output.exists() and not output.is_dir():
+        raise SongclipFailError({"output": f"{str(output)!r} is a file; a list of clips needs a folder"})
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as problem:
+        raise SongclipFailError({"output": f"cannot make the folder {str(output)!r}: "
+                                           f"{problem.strerror or problem}"}) from None
+
+
+def _write_all(song: Song, specs: list, targets: list[Path], spec_out: dict, preset: Preset | None, curve: str,
+               many: bool) -> list[dict]:
+    """Encode every clip to a temporary file beside its target, and only when all are encoded and within the
+    preset's limits rename them into place: a failure at any clip leaves every earlier output untouched."""
+    with contextlib.ExitStack() as staged:
+        clips = []
+        for index, (spec, target) in enumerate(zip(specs, targets, strict=True)):
+            temp = staged.enter_context(atomic_path(target))
+            sidecar = target.with_name(target.name + ".json") if preset and preset.metadata else None
+            sidecar_temp = staged.enter_context(atomic_path(sidecar)) if sidecar else None
+            clips.append(_write(song, spec, spec_out, target, temp, preset, curve, f"[{index}]." if many else ""))
+            if sidecar and sidecar_temp:
+                sidecar_temp.write_text(json.dumps({
+                    "title": song.title, "description": "", "tags": spec.tags, "mediaType": "audio",
+                    "size": clips[-1]["size"]}, indent=2) + "\n", encoding="utf-8")
+                clips[-1]["metadataUrl"] = _url(sidecar)
+    return clips
+
+
+def _url(path: Path) -> str | None:
+    return None if str(path) == STDIO else path.resolve().as_uri()
+
+
+def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, temp: Path, preset: Preset | None,
+           curve: str, prefix: str) -> dict:
     audio = cut(song, spec, curve)
     frames = audio.shape[1]
-    encode(target, audio, song.rate, spec_out)
-    size = target.stat().st_size
+    encode(temp, audio, song.rate, spec_out)
+    size = temp.stat().st_size
     if preset and preset.max_bytes and size > preset.max_bytes:
-        target.unlink()
         raise SongclipFailError({f"{prefix}end": f"the clip encoded to {size / 2**20:.1f} MB, over the "
                                             f"{preset.max_bytes / 2**20:.0f} MB upload limit"})
     clip = {
@@ -329,7 +374,7 @@ def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, preset: Pre
         "artist": song.artist,
         "title": song.title,
         "duration": round(frames / song.rate, 3),
-        "audioUrl": target.resolve().as_uri(),
+        "audioUrl": _url(target),
         "coverUrl": None,
         "context": spec.context.model_dump(),
         "tags": spec.tags,
@@ -341,10 +386,4 @@ def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, preset: Pre
         "format": spec_out["format"],
         "size": size,
     }
-    if preset and preset.metadata:
-        sidecar = target.with_name(target.name + ".json")
-        with atomic_path(sidecar) as temp:
-            temp.write_text(json.dumps({"title": song.title, "description": "", "tags": spec.tags,
-                                        "mediaType": "audio", "size": size}, indent=2) + "\n", encoding="utf-8")
-        clip["metadataUrl"] = sidecar.resolve().as_uri()
     return clip
