@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from mixdown.engine.audio import as_audio, check_sample_rate
-from mixdown.engine.onsets import FPS, Envelopes, onset_envelopes
+from mixdown.engine.onsets import FPS, Envelopes, onset_envelopes, onset_envelopes_ending
 from mixdown.engine.tempo_kernels import grid_mean, grid_table
 from mixdown.errors import InvalidInputError
 
@@ -580,7 +580,11 @@ def detect_bpm(audio: np.ndarray, sample_rate: int, *, is_loop: bool | None = No
     if (end - start) / rate < 60.0 / high:
         return _no_tempo(evidence)
     sound = mono[start:end]
-    envelopes = onset_envelopes(sound, rate)
+    whole = None
+    if end < mono.shape[0]:
+        envelopes, whole = onset_envelopes_ending(mono[start:], rate, (end - start, mono.shape[0] - start))
+    else:
+        envelopes = onset_envelopes(sound, rate)
     onsets = count_onsets(envelopes.looped, cut=_ends_sounding(sound, rate))
     evidence = TempoEvidence(start / rate, end / rate, onsets)
     if onsets < MIN_ONSETS:
@@ -589,9 +593,8 @@ def detect_bpm(audio: np.ndarray, sample_rate: int, *, is_loop: bool | None = No
     reading = None
     if is_loop is not False:
         reading = _loop_reading(envelopes, (end - start) / rate, request)
-        if reading is None and end < mono.shape[0]:
+        if reading is None and whole is not None:
             # The sound ends early: a loop whose last bar fades out, counted to the file's end.
-            whole = onset_envelopes(mono[start:], rate)
             reading = _loop_reading(whole, (mono.shape[0] - start) / rate, request)
             if reading is not None:
                 evidence = TempoEvidence(start / rate, mono.shape[0] / rate, onsets)
