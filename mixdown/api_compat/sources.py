@@ -8,10 +8,13 @@ cache holds at most ``max_bytes`` of decoded audio, dropping the least recently 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat as stat_mode
 from collections import OrderedDict
 from pathlib import Path
 
 from mixdown.engine import Source, resample
+from mixdown.errors import AudioReadError
 from mixdown.formats import read
 
 DEFAULT_MAX_BYTES = 1024 * 1024 * 1024
@@ -25,6 +28,19 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def regular_file(path: Path) -> os.stat_result:
+    """``path``'s status, if it is a regular file (after links); else :class:`AudioReadError` saying what it is."""
+    try:
+        status = path.stat()
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise AudioReadError(f"cannot open {str(path)[:200]!r}: {reason}", field="path") from None
+    if not stat_mode.S_ISREG(status.st_mode):
+        kind = "a folder" if stat_mode.S_ISDIR(status.st_mode) else "a FIFO, socket or device"
+        raise AudioReadError(f"{str(path)[:200]!r} is {kind}, not an audio file", field="path")
+    return status
+
+
 class SourceCache:
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
@@ -34,11 +50,10 @@ class SourceCache:
         self.decoded = 0
 
     def _digest(self, path: Path) -> str:
-        """The file's hash, computed once per version of the file (path, modification time, size)."""
-        try:
-            stat = path.stat()
-        except OSError:
-            return file_digest(path)
+        """The file's hash, computed once per version of the file (path, modification time, size).
+
+        Only a regular file is read: a FIFO would block the hash forever, a device never end."""
+        stat = regular_file(path)
         version = (str(path), stat.st_mtime_ns, stat.st_size)
         digest = self._digests.get(version)
         if digest is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixdown.engine import edit_kernels
+from mixdown.engine import denoise, edit_kernels, eq
 from mixdown.engine.audio import as_audio, db_to_gain
 from mixdown.engine.normalize import normalize_loudness, normalize_peak
 from mixdown.engine.ops import apply_fades, apply_gain
@@ -234,3 +234,50 @@ def loop_crossfade(audio: np.ndarray, begin: int = 0, end: int | None = None, *,
     edit_kernels.crossfade(audio[:, end - length:end], audio[:, begin:begin + length], FadeCurve(curve).code,
                            looped[:, :length])
     return _splice(audio, begin, end, looped)
+
+
+def _position(frames: int, position: int) -> int:
+    if isinstance(position, bool) or not isinstance(position, (int, np.integer)) or not 0 <= position <= frames:
+        raise InvalidInputError(f"must be a frame from 0 to {frames}, got {position!r}", field="position")
+    return int(position)
+
+
+def _matching(audio: np.ndarray, clip: np.ndarray) -> np.ndarray:
+    clip = as_audio(clip, field="clipboard")
+    if clip.shape[0] != audio.shape[0]:
+        raise InvalidInputError(f"the clipboard has {clip.shape[0]} channels, the audio {audio.shape[0]}",
+                                field="clipboard")
+    return clip
+
+
+def paste(audio: np.ndarray, position: int, clip: np.ndarray) -> np.ndarray:
+    """``clip`` inserted before frame ``position``: ``frames + clip frames`` frames."""
+    audio = as_audio(audio)
+    position = _position(audio.shape[1], position)
+    return _splice(audio, position, position, _matching(audio, clip))
+
+
+def paste_over(audio: np.ndarray, position: int, clip: np.ndarray) -> np.ndarray:
+    """``clip`` written over the audio from frame ``position`` on: ``max(frames, position + clip frames)``
+    frames (it runs past the end if it is longer than what is left)."""
+    audio = as_audio(audio)
+    position = _position(audio.shape[1], position)
+    clip = _matching(audio, clip)
+    end = min(audio.shape[1], position + clip.shape[1])
+    return _splice(audio, position, end, clip)
+
+
+def equalize(audio: np.ndarray, sample_rate: int, bands: list, begin: int = 0, end: int | None = None, *,
+             zero_phase: bool = False) -> np.ndarray:
+    """The region through the equaliser ``bands`` (:func:`mixdown.engine.eq.equalize`), in place of itself."""
+    audio = as_audio(audio)
+    begin, end = region(audio.shape[1], begin, end)
+    return _splice(audio, begin, end, eq.equalize(audio[:, begin:end], sample_rate, bands, zero_phase=zero_phase))
+
+
+def reduce_noise(audio: np.ndarray, sample_rate: int, profile: denoise.NoiseProfile, begin: int = 0,
+                 end: int | None = None, **settings: float) -> np.ndarray:
+    """The region with the profiled noise gated down (:func:`mixdown.engine.denoise.denoise`)."""
+    audio = as_audio(audio)
+    begin, end = region(audio.shape[1], begin, end)
+    return _splice(audio, begin, end, denoise.denoise(audio[:, begin:end], sample_rate, profile, **settings))

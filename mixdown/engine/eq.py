@@ -57,16 +57,18 @@ class Band:
     q: float = 1.0 / math.sqrt(2.0)
 
 
-def graphic_bands(gains_db: list[float] | tuple[float, ...]) -> list[Band]:
+def graphic_bands(gains_db: list[float] | tuple[float, ...], sample_rate: int | None = None) -> list[Band]:
     """Peak bands of a graphic equaliser: 10 gains for the octave bands 31.5 Hz..16 kHz, or 31 for the
-    third-octave bands 20 Hz..20 kHz."""
+    third-octave bands 20 Hz..20 kHz. With ``sample_rate``, the bands at or above its Nyquist frequency
+    (which audio at that rate does not have) are left out."""
     if len(gains_db) == len(OCTAVE_BANDS):
         centres, q = OCTAVE_BANDS, OCTAVE_Q
     elif len(gains_db) == len(THIRD_OCTAVE_BANDS):
         centres, q = THIRD_OCTAVE_BANDS, THIRD_OCTAVE_Q
     else:
         raise InvalidInputError(f"a graphic equaliser has 10 or 31 bands, got {len(gains_db)} gains", field="graphic")
-    return [Band("peak", centre, float(gain), q) for centre, gain in zip(centres, gains_db, strict=True)]
+    return [Band("peak", centre, float(gain), q) for centre, gain in zip(centres, gains_db, strict=True)
+            if sample_rate is None or centre < sample_rate / 2]
 
 
 def _check(band: Band, sample_rate: int, index: int) -> None:

@@ -1,14 +1,14 @@
 """Write audio as a TwistedWave output object asks: format and options, sample rate, range, file name.
 
 :func:`export` does the whole job (resample with soxr, cut the range at the output rate, encode
-atomically); :func:`encode_blocks` and :func:`encode` write audio as given, for callers that stream a
-render or have already resampled.
+atomically); :func:`export_file` does it from a file in blocks, in bounded memory; :func:`encode_blocks`
+and :func:`encode` write audio as given, for callers that stream a render or have already resampled.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from mixdown.engine.audio import as_audio, check_sample_rate
-from mixdown.engine.resample import resample
+from mixdown.engine.resample import resample, resample_blocks, resampled_length
 from mixdown.errors import InvalidInputError
 from mixdown.formats.atomic import atomic_path
 from mixdown.formats.encoders import open_encoder
 from mixdown.formats.spec import OutputSpec, check_encodable, parse_output
+from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
+from mixdown.formats.tags import write_tags
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ def encode_blocks(
     spec: OutputSpec | Mapping[str, Any] | str,
     *,
     frames: int | None = None,
+    tags: Mapping[str, str] | None = None,
+    markers: Sequence[Sequence] | None = None,
 ) -> int:
     """Encode ``blocks`` of ``(channels, n)`` audio into ``path`` atomically; returns the frames written.
 
@@ -59,6 +63,8 @@ def encode_blocks(
     come, so a spec asking for another ``sample_rate`` or for a range is refused (use :func:`export`).
     Samples beyond [-1, 1] are clipped. Nothing appears at ``path`` unless every block was encoded.
     ``frames``, when the caller knows how many will come, lets a WAV past 4 GiB be written as RF64.
+    ``tags`` and ``markers`` (``[frame, name]``) are written into the finished file as its format allows
+    (:func:`mixdown.formats.tags.write_tags`).
 
     Raises
     ------
@@ -80,18 +86,20 @@ def encode_blocks(
             raise InvalidInputError("encode_blocks writes every block it is given; cut ranges with export()",
                                     field=name)
     options = check_encodable(spec.format, spec.options, sample_rate, channels, spec.given)
-    with atomic_path(path) as temp, open_encoder(
-        temp, spec.format, options, sample_rate, channels, dither=spec.dither, expected_frames=frames
-    ) as encoder:
-        for block in blocks:
-            block = as_audio(block)
-            if block.shape[0] != channels:
-                raise InvalidInputError(f"block has {block.shape[0]} channels, the output {channels}",
-                                        field="audio")
-            encoder.write(np.clip(block, -1.0, 1.0))
-        if not encoder.frames:
-            raise InvalidInputError("there is no audio to write", field="audio")
-        frames = encoder.frames
+    with atomic_path(path) as temp:
+        with open_encoder(temp, spec.format, options, sample_rate, channels, dither=spec.dither,
+                          expected_frames=frames) as encoder:
+            for block in blocks:
+                block = as_audio(block)
+                if block.shape[0] != channels:
+                    raise InvalidInputError(f"block has {block.shape[0]} channels, the output {channels}",
+                                            field="audio")
+                encoder.write(np.clip(block, -1.0, 1.0))
+            if not encoder.frames:
+                raise InvalidInputError("there is no audio to write", field="audio")
+            frames = encoder.frames
+        if tags or markers:
+            write_tags(temp, spec.format, tags, markers)
     return frames
 
 
@@ -114,6 +122,9 @@ def export(
     sample_rate: int,
     spec: OutputSpec | Mapping[str, Any] | str,
     target: str | os.PathLike[str] | None = None,
+    *,
+    tags: Mapping[str, str] | None = None,
+    markers: Sequence[Sequence] | None = None,
 ) -> ExportResult:
     """Write ``audio`` as the output object ``spec`` describes.
 
@@ -129,6 +140,9 @@ def export(
     target
         The file to write; a folder means ``folder / exported_filename``; ``None`` means
         ``exported_filename`` (``export.<ext>`` by default) in the current folder.
+    tags, markers
+        Written into the file as its format allows (:func:`mixdown.formats.tags.write_tags`); markers are
+        frames of ``audio`` and move with the rate conversion and the range (those outside it are left out).
 
     Returns
     -------
@@ -160,5 +174,87 @@ def export(
     first, stop = spec.frame_range(audio.shape[1], rate)
     path = _target(target, spec)
     plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
-    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first)
+    placed = [[(2 * position * rate + sample_rate) // (2 * sample_rate) - first, name]
+              for position, name in markers or []]
+    placed = [marker for marker in placed if 0 <= marker[0] <= stop - first]
+    frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first,
+                           tags=tags, markers=placed)
     return ExportResult(path, spec.format, options, rate, audio.shape[0], frames)
+
+
+def _counted(blocks: Iterable[np.ndarray], skip: int, frames: int) -> Iterator[np.ndarray]:
+    """Frames ``[skip, skip + frames)`` of a signal given in blocks."""
+    position = 0
+    for block in blocks:
+        first, stop = max(skip - position, 0), min(skip + frames - position, block.shape[1])
+        position += block.shape[1]
+        if stop > first:
+            yield block[:, first:stop]
+        if position >= skip + frames:
+            return
+
+
+def export_file(
+    source: str | os.PathLike[str],
+    spec: OutputSpec | Mapping[str, Any] | str,
+    target: str | os.PathLike[str] | None = None,
+    *,
+    block_frames: int = DEFAULT_BLOCK_FRAMES,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> ExportResult:
+    """:func:`export` of the audio file ``source``, decoded, resampled and encoded in blocks.
+
+    Memory stays that of a few blocks whatever the file's length; the output is the same as
+    ``export(*read(source), spec, target)`` gives. A range at the input's own rate is reached by seeking.
+    ``progress``, when given, is called with the output frames encoded so far and their total (None
+    when the input's header does not state its length).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixdown.formats import write
+    >>> write("take.wav", np.zeros((2, 48_000), dtype=np.float32), 48_000)
+    >>> result = export_file("take.wav", {"format": "flac", "sample_rate": 44_100, "end": 0.5}, "take.flac")
+    >>> result.format, result.sample_rate, result.frames
+    ('flac', 44100, 22050)
+    """
+    spec = as_spec(spec)
+    with AudioFile(source) as reader:
+        channels, from_rate = reader.channels, reader.sample_rate
+        rate = spec.sample_rate or from_rate
+        options = check_encodable(spec.format, spec.options, rate, channels, spec.given)
+        ranged = any(getattr(spec, name) is not None for name in ("begin", "end", "begin_sample", "end_sample"))
+        if ranged:
+            total = reader.frames if rate == from_rate else resampled_length(reader.frames, from_rate, rate)
+            first, stop = spec.frame_range(total, rate)
+        else:
+            first, stop = 0, None
+        if rate == from_rate:
+            reader.seek(first)
+            blocks: Iterable[np.ndarray] = reader.blocks(block_frames)
+            if stop is not None:
+                blocks = _counted(blocks, 0, stop - first)
+        else:
+            blocks = resample_blocks(reader.blocks(block_frames), from_rate, rate, channels)
+            if stop is not None:
+                blocks = _counted(blocks, first, stop - first)
+        known = reader._frames if reader._frames is not None and reader._frames >= 0 else None
+        if stop is not None:
+            known = stop - first
+        elif known is not None and rate != from_rate:
+            known = resampled_length(known, from_rate, rate)
+        if progress is not None:
+            blocks = _progressing(blocks, progress, known)
+        path = _target(target, spec)
+        plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
+        frames = encode_blocks(path, blocks, rate, channels, plain, frames=known)
+    return ExportResult(path, spec.format, options, rate, channels, frames)
+
+
+def _progressing(blocks: Iterable[np.ndarray], progress: Callable[[int, int | None], None],
+                 total: int | None) -> Iterator[np.ndarray]:
+    done = 0
+    for block in blocks:
+        yield block
+        done += block.shape[1]
+        progress(done, total)

@@ -10,13 +10,15 @@ from typing import Any
 from fastapi import FastAPI
 
 from mixdown import __version__
+from mixdown.api_compat.twistedwave.confine import Confinement
+from mixdown.api_compat.twistedwave.service import TwistedWave
 from mixdown.server import errors
 from mixdown.server.config import MAX_JSON_BODY, ServerConfig
 from mixdown.server.library import analyse, import_folder
 from mixdown.server.limits import BodyLimit
 from mixdown.server.queue import WorkQueue
 from mixdown.server.renders import Renders
-from mixdown.server.routers import twoshot
+from mixdown.server.routers import songclip, twistedwave, twoshot
 from mixdown.server.state import State
 
 log = logging.getLogger("mixdown.server")
@@ -36,6 +38,12 @@ def _start(app: FastAPI, config: ServerConfig) -> None:
     resumed = app.state.renders.resume()
     if resumed:
         log.info("resumed %d render jobs a stop interrupted", len(resumed))
+    confinement = Confinement.of([config.home, *config.allow_roots], allow_private_http=config.allow_private_http)
+    app.state.twistedwave_options = {"webhook": config.webhook, "confinement": confinement}
+    app.state.twistedwave = TwistedWave(config.home / "twistedwave", **app.state.twistedwave_options)
+    resumed = twistedwave.resume(app.state)
+    if resumed:
+        log.info("resumed %d TwistedWave jobs a stop interrupted", len(resumed))
 
 
 def _stop(app: FastAPI) -> None:
@@ -61,6 +69,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.state.config = config
     errors.install(app)
     app.include_router(twoshot.router)
+    app.include_router(twistedwave.router)
+    app.include_router(songclip.router)
 
     def limit_for(path: str) -> int:
         return config.max_upload if path in UPLOAD_PATHS else MAX_JSON_BODY

@@ -12,10 +12,18 @@ from mixdown.server.errors import ApiError
 
 #: Deeper than any platform document nests; deeper bodies are refused before anything walks them.
 MAX_DEPTH = 64
+MAX_INTEGER_DIGITS = 308
 
 
 def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _integer(text: str) -> int:
+    """No platform sends an integer past a double's range; refusing one here keeps it out of every model."""
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits is out of range")
+    return int(text)
 
 
 def depth(value: Any) -> int:
@@ -47,7 +55,7 @@ def parse_json(raw: bytes, field: str = "body") -> Any:
     except UnicodeDecodeError:
         raise ApiError(400, "the body is not UTF-8", field) from None
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_integer)
     except RecursionError:
         raise ApiError(400, f"the body nests deeper than {MAX_DEPTH} levels", field) from None
     except ValueError as error:

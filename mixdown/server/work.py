@@ -97,6 +97,8 @@ def cut_songclip(spec: dict, song: str, output: str) -> dict[str, Any]:
     except MixdownError as error:
         status = 400 if error.exit_code == 2 else 500
         return {"ok": False, "status": status, "error": fail({error.field or "spec": error.message})}
+    except OverflowError:  # a time in milliseconds too large to count in samples: the spec's mistake
+        return {"ok": False, "status": 400, "error": fail({"spec": "a time is too large to cut at this rate"})}
     except Exception as error:
         return _internal(error)
     return {"ok": True, "reply": reply}

@@ -9,7 +9,9 @@ meant is refused rather than guessed at. Numbers are strict (a string is not a n
 ``edit.commands`` is mixdown's offline stand-in for the person at the editor: a list of
 ``{"command": NAME, "selection": [begin, end], ...}`` in the editor's own command names. Positions,
 selections and lengths are samples, or seconds with ``"unit": "seconds"`` (rounded half up, once, at the
-document's rate when the command runs).
+document's rate when the command runs). A command without a ``selection`` works on the document's current
+selection (set by ``select-all``, ``mark-in``, ...; see :mod:`.edits`), or on the whole document when
+nothing is selected; a command's own ``selection`` applies to it alone.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
-from mixdown.api_compat.fields import NonNegative, Number, Positive
+from mixdown.api_compat.fields import NonNegative, Number, Positive, shown
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError, from_validation
+from mixdown.errors import InvalidInputError
+from mixdown.frames import MAX_SAMPLE_RATE, check_addressable, whole_frames
 
 Selection = Annotated[list[NonNegative], Field(min_length=2, max_length=2)]
 Curve = Literal["linear", "equal-power", "exponential"]
@@ -132,10 +137,16 @@ class JobRequest(_Model):
 
 def _whole(value: Any, info: ValidationInfo) -> Any:
     """Positions in samples are whole numbers; times need ``"unit": "seconds"``."""
-    if info.data.get("unit", "samples") == "samples":
-        for item in value if isinstance(value, list) else [value]:
-            if item is not None and not float(item).is_integer():
-                raise ValueError(f"samples are whole numbers, got {item!r}; give \"unit\": \"seconds\" for times")
+    seconds = info.data.get("unit", "samples") == "seconds"
+    for item in value if isinstance(value, list) else [value]:
+        if item is None:
+            continue
+        try:
+            check_addressable(item, info.field_name or "", seconds=seconds)
+        except InvalidInputError as error:
+            raise ValueError(error.message) from None
+        if not seconds and not float(item).is_integer():
+            raise ValueError(f"samples are whole numbers, got {item!r}; give \"unit\": \"seconds\" for times")
     return value
 
 
@@ -150,7 +161,7 @@ class Command(_Model):
         if value is None:
             return None
         if self.unit == "seconds":
-            return math.floor(value * sample_rate + 0.5)
+            return whole_frames(value * sample_rate, "selection", value)
         return int(value)
 
 
@@ -178,15 +189,14 @@ def _show(selection: list[float]) -> str:
 
 
 class Ranged(Selected):
-    """A command that needs a selection (crop, cut, delete)."""
-
-    selection: Selection
+    """A command that needs a selection (crop, cut, delete, copy): its own, or the document's current one
+    (``select-all``, ``mark-in``, ...); without either it is refused when it runs."""
 
 
 class Amplify(Selected):
-    """Gain in dB."""
+    """Gain in dB, within +-400 dB (beyond, a float32 sample overflows or every one rounds to zero)."""
 
-    gain: Number
+    gain: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-400.0, le=400.0)]
 
 
 class Normalize(Selected):
@@ -277,6 +287,91 @@ class Whole(Command):
     """A command on the whole document with no parameters."""
 
 
+class Marking(Command):
+    """``mark-in`` / ``mark-out``: a selection edge at ``position`` (default: the cursor)."""
+
+    position: NonNegative | None = None
+
+    _position = field_validator("position")(_whole)
+
+
+class Paste(Command):
+    """``paste`` / ``paste-over`` the clipboard at ``position`` (default: the cursor)."""
+
+    position: NonNegative | None = None
+
+    _position = field_validator("position")(_whole)
+
+
+class EqBand(_Model):
+    """One parametric band: a cookbook filter (``q`` defaults to 1/sqrt(2))."""
+
+    type: Literal["peak", "low-shelf", "high-shelf", "low-pass", "high-pass", "notch"]
+    frequency: Positive
+    gain_db: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-60.0, le=60.0)] = 0.0
+    q: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.01, le=100.0)] | None = None
+
+
+class GraphicEq(Selected):
+    """``bands`` (parametric) and/or ``graphic`` (10 or 31 gains in dB for the ISO octave or third-octave
+    bands); ``zero_phase`` filters forwards and backwards."""
+
+    bands: list[EqBand] = Field(default_factory=list)
+    graphic: list[Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-60.0, le=60.0)]] | None = None
+    zero_phase: StrictBool = False
+
+    @field_validator("graphic")
+    @classmethod
+    def _graphic(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and len(value) not in (10, 31):
+            raise ValueError(f"a graphic equaliser has 10 or 31 band gains, got {len(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> GraphicEq:
+        if not self.bands and self.graphic is None:
+            raise ValueError("give bands, graphic, or both: an equaliser with no band does nothing")
+        return self
+
+
+class Denoise(Selected):
+    """Spectral gating with the profile ``learn-noise`` took (see :mod:`mixdown.engine.denoise`)."""
+
+    reduction_db: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=100.0)] = 12.0
+    sensitivity: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=24.0)] = 2.5
+    freq_smoothing_hz: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=10_000.0)] = 50.0
+    time_smoothing_ms: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1_000.0)] = 40.0
+
+
+#: The tags ``metadata`` sets, in the order exports write them.
+TAG_NAMES = ("title", "artist", "album", "year", "genre", "comment", "track")
+
+
+class Metadata(Command):
+    """Tags the exports carry. A given tag replaces the current one, ``""`` removes it, an absent one is
+    kept; ``clear`` removes every tag first."""
+
+    title: StrictStr | None = None
+    artist: StrictStr | None = None
+    album: StrictStr | None = None
+    year: StrictStr | Annotated[int, Field(strict=True, ge=0, le=9999)] | None = None
+    genre: StrictStr | None = None
+    comment: StrictStr | None = None
+    track: StrictStr | Annotated[int, Field(strict=True, ge=1, le=9999)] | None = None
+    clear: StrictBool = False
+
+    @field_validator(*TAG_NAMES)
+    @classmethod
+    def _text(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, str) and ("\0" in value or len(value) > 4096):
+            raise ValueError("must be text without NUL characters, at most 4096 characters")
+        return value
+
+    def changes(self) -> dict[str, str]:
+        """The tags given, as text (``""`` for a removal)."""
+        return {name: str(getattr(self, name)) for name in TAG_NAMES if getattr(self, name) is not None}
+
+
 #: Offline editor commands by the editor's name, and the model of each one's parameters.
 COMMANDS: dict[str, type[Command]] = {
     "amplify": Amplify,
@@ -302,16 +397,30 @@ COMMANDS: dict[str, type[Command]] = {
     "clear-markers": Selected,
     "undo": Whole,
     "redo": Whole,
+    "select-all": Whole,
+    "select-none": Whole,
+    "select-to-start": Whole,
+    "select-to-end": Whole,
+    "mark-in": Marking,
+    "mark-out": Marking,
+    "move-to-start": Whole,
+    "move-to-end": Whole,
+    "copy": Ranged,
+    "paste": Paste,
+    "paste-over": Paste,
+    "graphic-eq": GraphicEq,
+    "learn-noise": Ranged,
+    "denoise": Denoise,
+    "metadata": Metadata,
+    "analyze": Selected,
 }
 
 #: The editor's other command names (document, "send_command"): they drive a window, a clipboard, a
 #: microphone or a cloud service, and mean nothing offline.
 EDITOR_ONLY = frozenset((
-    "analyze", "center-on-cursor", "close", "copy", "denoise", "dump-db", "export-download", "export-googledrive",
-    "export-soundcloud", "fast-forward", "graphic-eq", "learn-noise", "loop", "mark-in", "mark-out", "metadata",
-    "move-cursor-back", "move-to-end", "move-to-start", "paste", "paste-over", "play", "record", "record-mp3-128",
-    "record-mp3-320", "record-mp3-64", "record-raw", "rewind", "select-all", "select-audio-input", "select-none",
-    "select-to-end", "select-to-start", "view-whole-sound", "zoom-in", "zoom-out", "zoom-to-selection",
+    "center-on-cursor", "close", "dump-db", "export-download", "export-googledrive", "export-soundcloud",
+    "fast-forward", "loop", "move-cursor-back", "play", "record", "record-mp3-128", "record-mp3-320", "record-mp3-64",
+    "record-raw", "rewind", "select-audio-input", "view-whole-sound", "zoom-in", "zoom-out", "zoom-to-selection",
 ))
 
 
@@ -327,12 +436,12 @@ def parse_command(raw: Any, index: int) -> Command:
         if name in EDITOR_ONLY:
             message = f"{name!r} drives the browser editor and has no offline meaning"
         else:
-            message = f"unknown command {name!r}"
+            message = f"unknown command {shown(name)}"
         raise TwistedWaveError(f"{message}; offline commands: {', '.join(COMMANDS)}", param=f"{where}.command")
     try:
         return COMMANDS[name].model_validate(raw)
     except ValidationError as error:
-        raise from_validation(error, where) from None
+        raise from_validation(error, where, raw) from None
 
 
 def parse_job(body: Any) -> tuple[JobRequest, list[Command]]:
@@ -342,6 +451,13 @@ def parse_job(body: Any) -> tuple[JobRequest, list[Command]]:
     try:
         request = JobRequest.model_validate(body)
     except ValidationError as error:
-        raise from_validation(error) from None
+        raise from_validation(error, None, body) from None
     commands = [parse_command(raw, index) for index, raw in enumerate(request.edit.commands if request.edit else [])]
+    limit = request.edit.max_duration if request.edit else 0
+    for index, command in enumerate(commands):
+        if isinstance(command, InsertSilence) and limit:
+            longest = limit if command.unit == "seconds" else limit * MAX_SAMPLE_RATE
+            if command.length > longest:
+                raise TwistedWaveError(f"{shown(command.length)} {command.unit} of silence is longer than "
+                                       f"edit.max_duration ({limit:g} s)", param=f"edit.commands[{index}].length")
     return request, commands

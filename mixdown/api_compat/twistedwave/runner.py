@@ -31,12 +31,14 @@ from typing import Any
 
 import numpy as np
 
+from mixdown.api_compat.fields import DEFAULT_MAX_DURATION_S
 from mixdown.api_compat.twistedwave import edits as offline_edits
 from mixdown.api_compat.twistedwave import models
+from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import NOT_FOUND, TwistedWaveError, from_mixdown
 from mixdown.api_compat.twistedwave.notify import Notifier
 from mixdown.api_compat.twistedwave.replies import EMPTY_CHANNELS, EMPTY_SAMPLE_RATE, job_object
-from mixdown.api_compat.twistedwave.store import Store, dumps, loads, owner_alive, process_owner
+from mixdown.api_compat.twistedwave.store import Store, dumps, loads, owner_alive, process_owner, used_audio
 from mixdown.api_compat.twistedwave.transfer import (
     DOWNLOAD_TIMEOUT_S,
     MAX_DOWNLOAD_BYTES,
@@ -50,6 +52,7 @@ from mixdown.api_compat.twistedwave.transfer import (
 )
 from mixdown.errors import MixdownError, OutputError
 from mixdown.formats import export, parse_output, read
+from mixdown.formats.tags import read_markers, read_tags
 
 ACTIVE = ("pending", "importing", "editing", "exporting")
 WORKING = ("importing", "editing", "exporting")
@@ -147,13 +150,14 @@ class Runner:
 
     def __init__(self, store: Store, notifier: Notifier, *, download_timeout: float = DOWNLOAD_TIMEOUT_S,
                  max_download_bytes: int = MAX_DOWNLOAD_BYTES, post_timeout: float = POST_TIMEOUT_S,
-                 poll: float = 0.05) -> None:
+                 poll: float = 0.05, confinement: Confinement | None = None) -> None:
         self.store = store
         self.notifier = notifier
         self.download_timeout = download_timeout
         self.max_download_bytes = max_download_bytes
         self.post_timeout = post_timeout
         self.poll = poll
+        self.confinement = confinement
 
     # --- claiming -----------------------------------------------------------------------------------
 
@@ -205,7 +209,7 @@ class Runner:
                 conn.execute("UPDATE jobs SET owner = NULL WHERE id = ? AND owner = ?", (job_id, me))
             raise
         finally:
-            self.notifier.deliver(wait=True)
+            self.notifier.deliver_soon()
 
     # --- steps ----------------------------------------------------------------------------------------
 
@@ -226,13 +230,15 @@ class Runner:
 
     def _import(self, job: sqlite3.Row, me: str) -> None:
         source = job["import_source"]
-        location = locate(source, "document.url")
+        location = locate(source, "document.url", self.confinement)
         path = location.path
         if location.kind == "http":
             path = fetch(source, self.store.temp_folder(), job["id"], timeout=self.download_timeout,
-                         max_bytes=self.max_download_bytes)
+                         max_bytes=self.max_download_bytes, confinement=self.confinement)
         try:
             audio, rate = read(path)
+            markers = [marker for marker in read_markers(path) if marker[0] <= audio.shape[1]]
+            state = offline_edits.EditorState(tags=read_tags(path)).to_json()
         finally:
             if location.kind == "http":
                 path.unlink(missing_ok=True)
@@ -243,8 +249,9 @@ class Runner:
             conn.execute("DELETE FROM history WHERE doc_id = ?", (job["doc_id"],))
             conn.execute(
                 "INSERT INTO history (doc_id, position, name, job_id, audio, sample_rate, channels, frames, markers, "
-                "created_at) VALUES (?, 1, 'import', ?, ?, ?, ?, ?, '[]', ?)",
-                (job["doc_id"], job["id"], name, rate, audio.shape[0], audio.shape[1], self.store.stamp()))
+                "created_at, state) VALUES (?, 1, 'import', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job["doc_id"], job["id"], name, rate, audio.shape[0], audio.shape[1], dumps(markers),
+                 self.store.stamp(), dumps(state)))
             conn.execute("UPDATE documents SET position = 1, floor = 1, edited_at = ? WHERE id = ?",
                          (now, job["doc_id"]))
 
@@ -262,8 +269,10 @@ class Runner:
         if entry is None:
             empty = np.zeros((EMPTY_CHANNELS, 0), dtype=np.float32)
             return offline_edits.Take(empty, EMPTY_SAMPLE_RATE, [])
+        state = offline_edits.EditorState.from_json(loads(entry.get("state") or "{}"),
+                                                    lambda name: self.store.load_audio(doc_id, name))
         return offline_edits.Take(self.store.load_audio(doc_id, entry["audio"]), entry["sample_rate"],
-                                  loads(entry["markers"]))
+                                  loads(entry["markers"]), state)
 
     def _still_ours(self, job: sqlite3.Row, me: str) -> None:
         row = self.store.connection().execute("SELECT state, owner FROM jobs WHERE id = ?", (job["id"],)).fetchone()
@@ -287,18 +296,24 @@ class Runner:
         request = loads(job["request"])
         commands = [models.parse_command(raw, index) for index, raw in enumerate(request["edit"].get("commands", []))]
         saved: list[str] = []
+        reports: list[dict[str, Any]] = []
         with self._discarding(doc_id, saved):
-            position, kept, entries = self._apply_commands(job, me, commands, entries, position, floor, take, saved)
-            sent = self._commit_edit(job, me, edit, entries, position, kept, len(commands))
+            position, kept, entries = self._apply_commands(job, me, commands, entries, position, floor, take, saved,
+                                                           reports)
+            if reports:
+                edit["analysis"] = reports
+            changing = sum(1 for command in commands if command.command != "analyze")  # for if_modified
+            sent = self._commit_edit(job, me, edit, entries, position, kept, changing)
         self.notifier.publish(sent)
         if kept < len(rows):
             self._drop_unused_audio(doc_id)
 
     def _apply_commands(self, job: sqlite3.Row, me: str, commands: list[models.Command], entries: list[dict],
                         position: int, floor: int, take: offline_edits.Take,
-                        saved: list[str]) -> tuple[int, int, list[dict]]:
+                        saved: list[str], reports: list[dict[str, Any]]) -> tuple[int, int, list[dict]]:
         """Run the commands on the document's undo states in memory (audio written to new files, listed in
-        ``saved``). Returns the new position, how many of the old states are kept, and the states."""
+        ``saved``; ``analyze`` reports appended to ``reports``). Returns the new position, how many of the
+        old states are kept, and the states."""
         doc_id = job["doc_id"]
         kept = len(entries)
         limit = loads(job["edit"])["max_duration"]
@@ -311,6 +326,16 @@ class Runner:
                 position += step
                 take = self._load(doc_id, entries[position - 1] if position else None)
                 continue
+            if command.command == "analyze":
+                reports.append(offline_edits.report(command, take, index))
+                continue
+            longest = offline_edits.predicted_frames(command, take)
+            ceiling = limit or DEFAULT_MAX_DURATION_S
+            if longest is not None and longest > take.frames and longest > ceiling * take.sample_rate:
+                raise TwistedWaveError(
+                    f"{command.command} would make the document {longest / take.sample_rate:g} s long; "
+                    + (f"edit.max_duration is {limit:g} s" if limit else f"the longest document is {ceiling:g} s"),
+                    param=f"edit.commands[{index}]")
             changed = offline_edits.apply(command, take, index)
             if limit and changed.duration > limit and changed.duration > take.duration:
                 raise TwistedWaveError(
@@ -321,13 +346,22 @@ class Runner:
                 saved.append(audio_name)
             else:
                 audio_name = entries[position - 1]["audio"]
+            if changed.state.clipboard is not None and changed.state.clipboard_file is None:
+                changed.state.clipboard_file = self.store.save_audio(doc_id, changed.state.clipboard)
+                saved.append(changed.state.clipboard_file)
+            profile = changed.state.noise_profile
+            if profile is not None and changed.state.profile_file is None:
+                changed.state.profile_file = self.store.save_audio(doc_id, np.stack([profile.mean_db,
+                                                                                     profile.spread_db]))
+                saved.append(changed.state.profile_file)
             del entries[position:]
             kept = min(kept, position)
             position += 1
             entries.append({"doc_id": doc_id, "position": position, "name": command.command, "job_id": job["id"],
                             "audio": audio_name, "sample_rate": changed.sample_rate,
                             "channels": changed.audio.shape[0], "frames": changed.frames,
-                            "markers": dumps(changed.markers), "created_at": self.store.stamp()})
+                            "markers": dumps(changed.markers), "created_at": self.store.stamp(),
+                            "state": dumps(changed.state.to_json())})
             take = changed
         return position, kept, entries
 
@@ -346,8 +380,8 @@ class Runner:
             conn.execute("DELETE FROM history WHERE doc_id = ? AND position > ?", (doc_id, kept))
             conn.executemany(
                 "INSERT INTO history (doc_id, position, name, job_id, audio, sample_rate, channels, frames, markers, "
-                "created_at) VALUES (:doc_id, :position, :name, :job_id, :audio, :sample_rate, :channels, :frames, "
-                ":markers, :created_at)", entries[kept:])
+                "created_at, state) VALUES (:doc_id, :position, :name, :job_id, :audio, :sample_rate, :channels, "
+                ":frames, :markers, :created_at, :state)", entries[kept:])
             if count:
                 conn.execute("UPDATE documents SET position = ?, edited_at = ?, edits = edits + ? WHERE id = ?",
                              (position, now, count, doc_id))
@@ -359,7 +393,7 @@ class Runner:
     def _drop_unused_audio(self, doc_id: str) -> None:
         """Remove the audio of redo states a new edit discarded."""
         with self.store.transaction() as conn:
-            used = {row["audio"] for row in conn.execute("SELECT audio FROM history WHERE doc_id = ?", (doc_id,))}
+            used = used_audio(conn, doc_id)
             busy = conn.execute("SELECT COUNT(*) FROM jobs WHERE doc_id = ? AND state = 'editing' "
                                 "AND owner IS NOT NULL", (doc_id,)).fetchone()[0]
             if not busy:
@@ -390,18 +424,19 @@ class Runner:
         folder = self.store.output_folder(job["id"])
         folder.mkdir(parents=True, exist_ok=True)
         staged = folder / spec.filename
-        export(take.audio, take.sample_rate, spec, staged)
+        export(take.audio, take.sample_rate, spec, staged, tags=take.state.tags, markers=take.markers)
         size = staged.stat().st_size
         target = job["output_target"]
         if target is not None:
             with self.store.transaction() as conn:
                 job = move(conn, job, "exporting", me, output_state="sending")
-            location = locate(target, "output.url")
+            location = locate(target, "output.url", self.confinement)
             if location.kind == "local":
                 deliver_local(staged, location.path, spec.filename)
             else:
                 note = job["note"] if output.get("post_note") else None
-                post_file(target, staged, spec.filename, note, timeout=self.post_timeout)
+                post_file(target, staged, spec.filename, note, timeout=self.post_timeout,
+                          confinement=self.confinement)
         with self.store.transaction() as conn:
             sent, deleted = self._finish(conn, job, me, "completed", {"file_size": size},
                                          kept=spec.filename if target is None else None)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import CONFLICT, NOT_FOUND, TwistedWaveError, from_mixdown
 from mixdown.api_compat.twistedwave.models import parse_job
 from mixdown.api_compat.twistedwave.notify import Callback, Notifier, Webhook
@@ -71,6 +72,10 @@ class TwistedWave:
         Seconds since the epoch (tests move it to expire documents).
     download_timeout, max_download_bytes, post_timeout
         Limits for document urls and output POSTs.
+    confinement
+        The folders and hosts job urls may use (:mod:`.confine`); None confines nothing.
+    create_store
+        Make the store when ``store`` holds none (else that is a :class:`StoreError`).
 
     Examples
     --------
@@ -83,13 +88,16 @@ class TwistedWave:
     def __init__(self, store: str | Path | Store, *, webhook: str | Webhook | None = None,
                  on_notification: Callback | None = None, clock: Callable[[], float] = time.time,
                  download_timeout: float = DOWNLOAD_TIMEOUT_S, max_download_bytes: int = MAX_DOWNLOAD_BYTES,
-                 post_timeout: float = POST_TIMEOUT_S) -> None:
-        self.store = store if isinstance(store, Store) else Store(store, clock=clock)
+                 post_timeout: float = POST_TIMEOUT_S, confinement: Confinement | None = None,
+                 create_store: bool = True) -> None:
+        self.store = store if isinstance(store, Store) else Store(store, clock=clock, create=create_store)
         if isinstance(webhook, str):
             webhook = Webhook(webhook)
         self.notifier = Notifier(self.store, webhook, [on_notification] if on_notification else [])
         self.runner = Runner(self.store, self.notifier, download_timeout=download_timeout,
-                             max_download_bytes=max_download_bytes, post_timeout=post_timeout)
+                             max_download_bytes=max_download_bytes, post_timeout=post_timeout,
+                             confinement=confinement)
+        self.confinement = confinement
 
     def close(self) -> None:
         self.store.close()
@@ -111,7 +119,7 @@ class TwistedWave:
             raise TwistedWaveError("give an existing document's id or a url to import, not both", param=f"{prefix}.url")
         source = None
         if url is not None:
-            location = locate(url, f"{prefix}.url")
+            location = locate(url, f"{prefix}.url", self.confinement)
             if location.kind == "local" and not location.path.is_file():
                 raise TwistedWaveError(f"no such file: {str(location.path)!r}", param=f"{prefix}.url")
             source = location.target
@@ -190,7 +198,7 @@ class TwistedWave:
         target = None
         kind = None
         if output.get("url") is not None:
-            location = locate(output["url"], "output.url")
+            location = locate(output["url"], "output.url", self.confinement)
             kind = location.kind
             if kind == "local" and not (location.path.is_dir() or location.path.parent.is_dir()):
                 raise TwistedWaveError(f"folder {str(location.path.parent)!r} does not exist", param="output.url")
@@ -368,14 +376,21 @@ class TwistedWave:
             self.store.remove_document_files(obj["id"], self.runner.job_ids(obj["id"]))
         self.notifier.publish(sent)
         if sent:
-            self.notifier.deliver(wait=False)
+            self.notifier.deliver_soon()
         return expired
 
     # --- notifications and recovery -------------------------------------------------------------------
 
     def deliver_notifications(self, *, wait: bool = True) -> int:
-        """Send the webhook notifications that are due (see :class:`Notifier.deliver`)."""
+        """Send the webhook notifications that are due, in this thread (see :class:`Notifier.deliver`).
+
+        Jobs deliver their notifications in the background by themselves; this is for a process that
+        wants to send what is left before it exits."""
         return self.notifier.deliver(wait=wait)
+
+    def wait_for_notifications(self, timeout: float | None = None) -> bool:
+        """Wait for the background delivery of notifications (retries included) to end."""
+        return self.notifier.wait(timeout)
 
     def recover(self, *, resume: bool = True) -> list[str]:
         """Handle jobs left active by a process that died (see :meth:`Runner.recover`)."""

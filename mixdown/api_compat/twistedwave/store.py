@@ -4,6 +4,7 @@ Layout::
 
     STORE/twistedwave.db        jobs, documents, undo history, markers, the webhook outbox
     STORE/audio/<doc_id>/*.npy  one float32 (channels, frames) array per distinct state of a document
+                                (and of its clipboards and noise profiles)
     STORE/outputs/<job_id>/     an output while it is encoded; kept there when the output has no url
     STORE/tmp/                  documents being downloaded
 
@@ -13,8 +14,9 @@ and renamed into place before the transaction that refers to them commits. A pro
 point leaves the database as its last commit left it, and at worst files nothing refers to, which
 :meth:`Store.sweep` removes.
 
-The schema carries a version (``PRAGMA user_version``). There are no migrations: a store written by
-another schema version is refused rather than guessed at.
+The schema carries a version (``PRAGMA user_version``). A version-1 store gains the undo states' editor
+``state`` column (empty for its existing states) when it is opened; any other version is refused rather
+than guessed at.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 
 from mixdown.errors import MixdownError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DATABASE = "twistedwave.db"
 #: How long a writer waits for another process's transaction before giving up (ms).
 BUSY_TIMEOUT_MS = 60_000
@@ -67,6 +69,7 @@ CREATE TABLE history (
     frames INTEGER NOT NULL,
     markers TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (doc_id, position)
 );
 CREATE TABLE jobs (
@@ -105,7 +108,9 @@ CREATE TABLE notifications (
 
 
 class StoreError(MixdownError):
-    """The store folder cannot be used (another schema version, not writable)."""
+    """The store folder cannot be used (missing, another schema version, not writable, a link loop)."""
+
+    exit_code = 2
 
 
 def stamp(epoch: float) -> str:
@@ -161,10 +166,19 @@ def owner_alive(owner: str | None) -> bool:
 class Store:
     """A store folder. Connections are per thread; every method may be called from any thread."""
 
-    def __init__(self, folder: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> None:
-        self.folder = Path(folder).expanduser().resolve()
+    def __init__(self, folder: str | os.PathLike[str], *, clock: Callable[[], float] = time.time,
+                 create: bool = True) -> None:
+        """Open the store in ``folder``; without ``create``, a folder that holds no store is refused (a
+        command that only reads must not leave a new store behind)."""
+        try:
+            self.folder = Path(folder).expanduser().resolve()
+        except (OSError, RuntimeError, ValueError) as error:  # a link loop, a NUL byte
+            reason = getattr(error, "strerror", None) or str(error)
+            raise StoreError(f"cannot use {str(folder)[:200]!r} as a store: {reason}", field="store") from None
         self.clock = clock
         self._local = threading.local()
+        if not create and not (self.folder / DATABASE).is_file():
+            raise StoreError(f"there is no store at {str(self.folder)!r} (a job create makes one)", field="store")
         try:
             for sub in ("audio", "outputs", "tmp"):
                 (self.folder / sub).mkdir(parents=True, exist_ok=True)
@@ -204,6 +218,9 @@ class Store:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version == 1:
+                conn.execute("ALTER TABLE history ADD COLUMN state TEXT NOT NULL DEFAULT '{}'")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 raise StoreError(
@@ -311,8 +328,7 @@ class Store:
                 if doc is None or doc["deleted_at"] is not None:
                     shutil.rmtree(folder, ignore_errors=True)
                     continue
-                used = {row["audio"] for row in conn.execute("SELECT audio FROM history WHERE doc_id = ?",
-                                                             (folder.name,))}
+                used = used_audio(conn, folder.name)
                 for path in folder.iterdir():
                     if path.name not in used:
                         path.unlink(missing_ok=True)
@@ -329,6 +345,15 @@ class Store:
             for path in self.temp_folder().iterdir():
                 if path.name.split("-", 1)[0] not in busy_jobs:
                     path.unlink(missing_ok=True)
+
+
+def used_audio(conn: sqlite3.Connection, doc_id: str) -> set[str]:
+    """The files the document's undo states refer to: their audio, clipboards and noise profiles."""
+    rows = conn.execute("SELECT audio FROM history WHERE doc_id = ? UNION "
+                        "SELECT json_extract(state, '$.clipboard') FROM history WHERE doc_id = ? UNION "
+                        "SELECT json_extract(state, '$.noise_profile.file') FROM history WHERE doc_id = ?",
+                        (doc_id, doc_id, doc_id))
+    return {row[0] for row in rows if row[0] is not None}
 
 
 def dumps(value: Any) -> str:

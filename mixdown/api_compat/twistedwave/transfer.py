@@ -11,6 +11,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import shutil
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.errors import MixdownError, OutputError
 from mixdown.formats import atomic_path
@@ -27,6 +29,9 @@ from mixdown.formats import atomic_path
 DOWNLOAD_TIMEOUT_S = 30.0
 MAX_DOWNLOAD_BYTES = 2 * 1024**3
 POST_TIMEOUT_S = 120.0
+#: Tries of an output POST that fails on the server's side or the network's, and the first wait between.
+POST_ATTEMPTS = 3
+POST_BACKOFF_S = 0.5
 _CHUNK = 1 << 16
 USER_AGENT = "mixdown-twistedwave"
 
@@ -48,8 +53,29 @@ class Location:
         return str(self.path) if self.kind == "local" else str(self.url)
 
 
-def locate(url: str, param: str) -> Location:
-    """Classify a url; a relative path is taken from the current folder. s3 and other schemes are refused."""
+def locate(url: str, param: str, confinement: Confinement | None = None) -> Location:
+    """Classify a url; a relative path is taken from the current folder. s3 and other schemes are refused.
+
+    With a ``confinement``, a local path must lie inside its roots and an http host must be public (see
+    :mod:`.confine`); the location then holds the path with its links followed."""
+    if "\0" in url:
+        raise TwistedWaveError("contains a NUL byte, which no path or URL may hold", param=param)
+    location = _classify(url, param)
+    if confinement is not None:
+        if location.kind == "local":
+            return Location("local", path=confinement.check_path(location.path, param))
+        confinement.check_http(url, param)
+    return location
+
+
+def _open(request: urllib.request.Request, timeout: float, confinement: Confinement | None, param: str):
+    """``urlopen``, with every redirect checked against the confinement when there is one."""
+    if confinement is None:
+        return urllib.request.urlopen(request, timeout=timeout)
+    return confinement.opener(param).open(request, timeout=timeout)
+
+
+def _classify(url: str, param: str) -> Location:
     parsed = urllib.parse.urlparse(url)
     scheme = parsed.scheme.lower()
     if scheme in ("http", "https"):
@@ -72,7 +98,7 @@ def locate(url: str, param: str) -> Location:
 
 
 def fetch(url: str, folder: Path, prefix: str, *, timeout: float = DOWNLOAD_TIMEOUT_S,
-          max_bytes: int = MAX_DOWNLOAD_BYTES) -> Path:
+          max_bytes: int = MAX_DOWNLOAD_BYTES, confinement: Confinement | None = None) -> Path:
     """Download ``url`` into a new file in ``folder`` (named ``prefix-...`` with the url's extension).
 
     Raises :class:`TransferError` for an HTTP error status, a network failure or timeout, or a body
@@ -82,7 +108,7 @@ def fetch(url: str, folder: Path, prefix: str, *, timeout: float = DOWNLOAD_TIME
     path = folder / f"{prefix}-{uuid.uuid4().hex}{suffix}"
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response, open(path, "wb") as handle:
+        with _open(request, timeout, confinement, "document.url") as response, open(path, "wb") as handle:
             stated = response.headers.get("Content-Length")
             if stated is not None and stated.isdigit() and int(stated) > max_bytes:
                 raise TransferError(f"{url} is {int(stated)} bytes, over the {max_bytes}-byte limit", field="url")
@@ -141,9 +167,30 @@ def _multipart(path: Path, filename: str, note: str | None, boundary: str) -> tu
 
 
 def post_file(url: str, path: Path, filename: str, note: str | None = None, *,
-              timeout: float = POST_TIMEOUT_S) -> int:
+              timeout: float = POST_TIMEOUT_S, confinement: Confinement | None = None,
+              attempts: int | None = None) -> int:
     """POST ``path`` as ``multipart/form-data`` (part ``file`` named ``filename``; part ``note`` when
-    given), streamed from disk. Returns the HTTP status; raises :class:`TransferError` unless it is 2xx."""
+    given), streamed from disk. Returns the HTTP status; raises :class:`TransferError` unless it is 2xx.
+
+    A server error (5xx, 429) or a failed connection is tried again, ``attempts`` times in all (default
+    :data:`POST_ATTEMPTS`), after :data:`POST_BACKOFF_S` seconds doubling each time; a 4xx answer is final."""
+    tries = POST_ATTEMPTS if attempts is None else attempts
+    for attempt in range(1, tries + 1):
+        try:
+            return _post_once(url, path, filename, note, timeout, confinement)
+        except _RetryableError as error:
+            if attempt == tries:
+                raise TransferError(error.message, field="url") from None
+            time.sleep(POST_BACKOFF_S * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+class _RetryableError(TransferError):
+    """A delivery failure worth another try: the server or the network, not the request."""
+
+
+def _post_once(url: str, path: Path, filename: str, note: str | None, timeout: float,
+               confinement: Confinement | None) -> int:
     boundary = f"mixdown-{uuid.uuid4().hex}"
     (head, tail), length = _multipart(path, filename, note, boundary)
 
@@ -160,11 +207,12 @@ def post_file(url: str, path: Path, filename: str, note: str | None = None, *,
         "User-Agent": USER_AGENT,
     })
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _open(request, timeout, confinement, "output.url") as response:
             response.read()
             return response.status
     except urllib.error.HTTPError as error:
-        raise TransferError(f"POST to {url} answered HTTP {error.code} {error.reason}", field="url") from None
+        failure = _RetryableError if error.code >= 500 or error.code == 429 else TransferError
+        raise failure(f"POST to {url} answered HTTP {error.code} {error.reason}", field="url") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", None) or error
-        raise TransferError(f"cannot POST to {url}: {reason}", field="url") from None
+        raise _RetryableError(f"cannot POST to {url}: {reason}", field="url") from None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from pydantic import ValidationError
 
+from mixdown.api_compat.fields import problems
 from mixdown.errors import MixdownError
 
 #: Codes the adapter answers with, and the HTTP status each stands for.
@@ -53,11 +55,11 @@ def field_path(location: tuple) -> str:
     return text
 
 
-def from_validation(error: ValidationError) -> TwoShotError:
-    """The first failure of a pydantic validation, as a VALIDATION_ERROR naming its field path."""
-    first = error.errors(include_url=False)[0]
-    message = first["msg"].removeprefix("Value error, ")
-    return TwoShotError("VALIDATION_ERROR", message, field=field_path(first["loc"]) or None)
+def from_validation(error: ValidationError, document: Any = ...) -> TwoShotError:
+    """The first failure of a pydantic validation of ``document``, as a VALIDATION_ERROR naming its field
+    path in the document (union member tags such as ``.str`` are not part of it)."""
+    location, message = problems(error, document)[0]
+    return TwoShotError("VALIDATION_ERROR", message, field=field_path(location) or None)
 
 
 def from_mixdown(error: MixdownError, field: str | None = None) -> TwoShotError:

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from mixdown.api_compat.fields import NonNegative, Number, PlatformModel, Positive
+from mixdown.api_compat.fields import NonNegative, Number, PlatformModel, Positive, finite_number, shown
 
 Unit = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
 PanValue = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1.0, le=1.0)]
@@ -73,16 +73,15 @@ class Clip(_Model):
         """``"tempo-sync"``, a positive number, or a numeric string such as ``"1.5"``."""
         if value == TEMPO_SYNC:
             return TEMPO_SYNC
-        if isinstance(value, bool):
-            raise ValueError(f"speed must be \"tempo-sync\" or a positive number, got {value!r}")
-        if isinstance(value, str):
-            try:
-                value = float(value.strip())
-            except ValueError:
-                raise ValueError(f"speed must be \"tempo-sync\" or a positive number, got {value!r}") from None
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f"speed must be \"tempo-sync\" or a positive finite number, got {value!r}")
-        return float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(f"speed must be \"tempo-sync\" or a positive number, got {shown(value)}")
+        try:
+            number = finite_number(value.strip() if isinstance(value, str) else value)
+        except ValueError:
+            raise ValueError(f"speed must be \"tempo-sync\" or a positive finite number, got {shown(value)}") from None
+        if number <= 0:
+            raise ValueError(f"speed must be \"tempo-sync\" or a positive finite number, got {shown(value)}")
+        return number
 
 
 class Track(_Model):
@@ -101,10 +100,14 @@ class Track(_Model):
         if value is None or value == "auto":
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"loopEvery must be a number of beats, \"auto\" or null, got {value!r}")
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"loopEvery must be a positive finite number of beats, got {value!r}")
-        return float(value)
+            raise ValueError(f"loopEvery must be a number of beats, \"auto\" or null, got {shown(value)}")
+        try:
+            number = finite_number(value)
+        except ValueError:
+            number = math.inf
+        if not math.isfinite(number) or number <= 0:
+            raise ValueError(f"loopEvery must be a positive finite number of beats, got {shown(value)}")
+        return number
 
 
 class PlayHead(_Model):

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from mixdown.api_compat.fields import check_duration, whole_frames
 from mixdown.api_compat.twoshot.bpm import SourceTempo, source_tempo
 from mixdown.api_compat.twoshot.errors import TwoShotError
 from mixdown.api_compat.twoshot.library import LibraryEntry, SampleLibrary
@@ -82,12 +83,24 @@ class Translator:
         self.sample_rate = sample_rate
         self.detect_bpm = detect_bpm
         self.seconds_per_beat = 60.0 / project.tempo if project.tempo else 1.0
+        if not math.isfinite(self.seconds_per_beat * sample_rate):
+            raise TwoShotError("VALIDATION_ERROR", f"a tempo of {project.tempo:g} bpm makes a beat longer than any "
+                               "timeline", field="tempo")
         self.tempo_sync: dict[str, float] = {}
         self.source_tempi: dict[str, SourceTempo] = {}
         self._bpm_cache: dict[str, float | None] = {}
 
-    def samples(self, beats: float) -> int:
-        return math.floor(beats * self.seconds_per_beat * self.sample_rate + 0.5)
+    def samples(self, beats: float, field: str) -> int:
+        """``beats`` at the project's tempo, in whole frames (refused, naming ``field``, past any timeline)."""
+        return whole_frames(beats * self.seconds_per_beat * self.sample_rate, field, beats)
+
+    def samples_before(self, beats: float, end: int) -> int | None:
+        """``beats`` in whole frames if that is before frame ``end`` (however far past it the beats are)."""
+        exact = beats * self.seconds_per_beat * self.sample_rate
+        if not exact < end:
+            return None
+        position = math.floor(exact + 0.5)
+        return position if position < end else None
 
     def _detected(self, entry: LibraryEntry, source: Source) -> float | None:
         if entry.audio_id not in self._bpm_cache:
@@ -110,14 +123,14 @@ class Translator:
                                field=f"{path}.speed")
         return ratio
 
-    def _cut(self, clip: ClipModel, source: Source) -> tuple[int, int]:
+    def _cut(self, clip: ClipModel, source: Source, path: str) -> tuple[int, int]:
         duration = source.frames / self.sample_rate
         start = min(clip.cutStart or 0.0, duration)
         end = duration if clip.cutEnd is None else min(clip.cutEnd, duration)
         if end <= start:
             return 0, source.frames
-        first = math.floor(start * self.sample_rate + 0.5)
-        last = min(source.frames, math.floor(end * self.sample_rate + 0.5))
+        first = whole_frames(start * self.sample_rate, f"{path}.cutStart", start)
+        last = min(source.frames, whole_frames(end * self.sample_rate, f"{path}.cutEnd", end))
         first = min(first, source.frames - 1)
         return first, max(last, first + 1)
 
@@ -130,10 +143,11 @@ class Translator:
         if not low <= clip.pitchOffset <= high:
             raise TwoShotError("VALIDATION_ERROR", f"pitchOffset must be within [{low:g}, {high:g}] semitones",
                                field=f"{path}.pitchOffset")
-        first, last = self._cut(clip, source)
+        first, last = self._cut(clip, source, path)
+        position = self.samples(clip.position, f"{path}.position")
         try:
             engine = Clip(
-                source, self.samples(clip.position), first, last, gain=clip.volume, pan=clip.pan,
+                source, position, first, last, gain=clip.volume, pan=clip.pan,
                 reverse=clip.reversed, speed_ratio=ratio, pitch_semitones=clip.pitchOffset, mute=clip.muted,
                 solo=_ids_equal(solo_clip, clip.id), name=str(clip.id),
             )
@@ -151,23 +165,27 @@ class Translator:
         return bars * BEATS_PER_BAR
 
 
-def _range(project: Project, request: RenderRequest, translator: Translator, natural_end: int) -> tuple[int, int]:
+def _range(project: Project, request: RenderRequest, translator: Translator, natural_end: int,
+           max_duration: float | None) -> tuple[int, int]:
     rate = translator.sample_rate
     if request.startTime is not None:
-        start = math.floor(request.startTime * rate + 0.5)
+        start = whole_frames(request.startTime * rate, "startTime", request.startTime)
     else:
-        start = translator.samples(project.playHead.start)
+        start = translator.samples(project.playHead.start, "playHead.start")
     if request.endTime is not None:
-        end = math.floor(request.endTime * rate + 0.5)
+        end = whole_frames(request.endTime * rate, "endTime", request.endTime)
+        field = "endTime"
     elif project.playHead.end is not None:
-        end = translator.samples(project.playHead.end)
+        end = translator.samples(project.playHead.end, "playHead.end")
+        field = "playHead.end"
     else:
         end = natural_end
+        field = "playHead" if request.startTime is None else "startTime"
     if end <= start:
-        field = "endTime" if request.endTime is not None else "playHead"
         raise TwoShotError("VALIDATION_ERROR",
                            f"the render range [{start}, {end}) samples is empty: nothing sounds after its start",
                            field=field)
+    check_duration(end - start, rate, max_duration, field if field != "playHead" else "tracks")
     return start, end
 
 
@@ -179,8 +197,10 @@ def translate(
     detect_bpm: BpmDetector,
     sample_rate: int | None = None,
     varispeed: bool = False,
+    max_duration: float | None = None,
 ) -> RenderPlan:
-    """Resolve ``project`` into an engine timeline and the range to render."""
+    """Resolve ``project`` into an engine timeline and the range to render (at most ``max_duration``
+    seconds long: see :func:`~mixdown.api_compat.fields.check_duration`)."""
     rate = request.sampleRate or sample_rate or DEFAULT_SAMPLE_RATE
     translator = Translator(project, library, rate, detect_bpm)
     solo = project.soloTarget
@@ -206,7 +226,7 @@ def translate(
         return Timeline(rate, tracks, stretch_quality=QUALITY[request.quality]["stretch"], varispeed=varispeed)
 
     natural = build([[p.engine for p in placed] for placed in placed_by_track])
-    start, end = _range(project, request, translator, natural.length)
+    start, end = _range(project, request, translator, natural.length, max_duration)
 
     expanded = []
     count = 0
@@ -216,7 +236,7 @@ def translate(
             every = translator.loop_length(placed, model.loopEvery)
             for p in placed:
                 k = 1
-                while (position := translator.samples(p.start_beats + k * every)) < end:
+                while (position := translator.samples_before(p.start_beats + k * every, end)) is not None:
                     clips.append(replace(p.engine, position=position))
                     k += 1
                     if count + len(clips) > MAX_CLIPS:
