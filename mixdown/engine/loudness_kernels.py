@@ -316,17 +316,23 @@ def sum_squares(buf, count):
 
 
 @numba.njit(cache=True)
-def analyse(audio, bounds, b, a, taps, gain_bound, power, peaks, scratch, state, previous, bits):
-    """The meter's single pass over the samples.
+def analyse_span(audio, bounds, b, a, taps, gain_bound, power, peaks, scratch, state, previous, bits, scanned,
+                 scan_stop):
+    """One step of the meter's single pass over the samples: resumable, so a file can be metered in blocks.
 
     Each run of at most :data:`FILTER_CHUNK` frames is K-weighted and scanned for peaks while it is in
-    cache. Samples after the last complete sub-block are scanned for peaks only.
+    cache. Only complete sub-blocks are K-weighted; peaks are scanned up to ``scan_stop``. The state
+    arrays carry everything between calls, so calls over consecutive spans of a signal (each buffer
+    beginning with enough of the previous one: 4 frames before ``bounds[0]`` for the filter, 16 before
+    ``scanned`` for the interpolator, or the signal's start) give exactly the figures of one call over
+    the whole signal.
 
     Parameters
     ----------
     audio : float32 (channels, frames)
+        The buffer; index 0 must lie on the :data:`TRUE_PEAK_BLOCK` grid of the signal.
     bounds : int64 (subblocks + 1,)
-        Sub-block ``k`` spans ``[bounds[k], bounds[k + 1])``; ``bounds[0] == 0``, ``bounds[-1] <= frames``.
+        Sub-block ``k`` spans ``[bounds[k], bounds[k + 1])`` of the buffer, ``bounds[-1] <= frames``.
     b, a : float64 (5,)
         K-weighting as one 4th-order filter (``a[0] == 1``).
     taps : float32 (4, 12)
@@ -334,26 +340,29 @@ def analyse(audio, bounds, b, a, taps, gain_bound, power, peaks, scratch, state,
     gain_bound : float
         Largest L1 norm of a phase of ``taps``.
     power : float64 (channels, subblocks)
-        Receives each sub-block's sum of squared K-weighted samples.
+        Zeroed by the caller; receives each sub-block's sum of squared K-weighted samples.
     peaks : float32 (2,)
-        Receives the sample peak and the true peak (never below the sample peak), linear.
+        Raised to the sample peak and the true peak (never below the sample peak), linear.
     scratch : float64 (2, FILTER_CHUNK)
     state : float64 (channels, 4)
-        Filter state.
+        Filter state, zero at the signal's start.
     previous : int32 (channels, 2)
-        Peak-scan state; ``previous[c, 1]`` ends as the bit pattern of channel ``c``'s largest magnitude,
-        at least ``0x7F800000`` if the channel holds a NaN or an infinity (the other outputs are then
-        meaningless).
+        Peak-scan state, zero at the signal's start; ``previous[c, 1]`` ends as the bit pattern of channel
+        ``c``'s largest magnitude, at least ``0x7F800000`` if the channel holds a NaN or an infinity (the
+        other outputs are then meaningless).
     bits : int32 (FILTER_CHUNK // TRUE_PEAK_BLOCK + 1,)
         Peak-scan scratch.
+    scanned, scan_stop : int
+        Peaks are known up to ``scanned`` (on the grid) and are scanned up to ``scan_stop``: on the grid,
+        or ``frames + 11`` at the signal's end (the interpolator's ringing into the silence after it).
+
+    Returns
+    -------
+    int
+        The new ``scanned``.
     """
-    channels, frames = audio.shape
+    channels = audio.shape[0]
     subblocks = bounds.shape[0] - 1
-    peaks[:] = 0.0
-    state[:] = 0.0
-    previous[:] = 0
-    power[:] = 0.0
-    scanned = 0
     for k in range(subblocks):
         start = bounds[k]
         while start < bounds[k + 1]:
@@ -371,14 +380,17 @@ def analyse(audio, bounds, b, a, taps, gain_bound, power, peaks, scratch, state,
                 kweight_feedforward(audio[c], start, stop, b, scratch[0])
                 kweight_recursion(scratch[0], count, a, state[c])
                 power[c, k] += sum_squares(scratch[0], count)
-            limit = stop - stop % TRUE_PEAK_BLOCK
+            limit = min(stop - stop % TRUE_PEAK_BLOCK, scan_stop)
             if limit > scanned:
                 for c in range(channels):
                     scan_peaks(audio[c], scanned, limit, taps, gain_bound, peaks, previous[c], bits)
                 scanned = limit
             start = stop
-    for c in range(channels):
-        scan_peaks(audio[c], scanned, frames + TRUE_PEAK_TAPS - 1, taps, gain_bound, peaks, previous[c], bits)
+    if scan_stop > scanned:
+        for c in range(channels):
+            scan_peaks(audio[c], scanned, scan_stop, taps, gain_bound, peaks, previous[c], bits)
+        scanned = scan_stop
+    return scanned
 
 
 # --------------------------------------------------------------------------------------------- limiter

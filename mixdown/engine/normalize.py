@@ -120,17 +120,12 @@ def normalize_loudness(
         non-finite samples (field ``audio``); and (field ``target_lufs``) when the target cannot be
         reached under the ceiling.
     """
-    target = _check_level(target_lufs, -70.0, 0.0, "target_lufs", "LUFS")
-    ceiling = _check_level(true_peak_dbtp, -20.0, 0.0, "true_peak_dbtp", "dBTP")
+    _check_level(target_lufs, -70.0, 0.0, "target_lufs", "LUFS")
+    _check_level(true_peak_dbtp, -20.0, 0.0, "true_peak_dbtp", "dBTP")
     samples = as_audio(audio)
     before = measure_loudness(samples, sample_rate)
-    if math.isinf(before.integrated_lufs):
-        raise InvalidInputError(
-            "audio has no integrated loudness to normalize (silent, under the -70 LUFS gate, "
-            "or shorter than one 400 ms block)",
-            field="audio",
-        )
-    gain_db = target - before.integrated_lufs
+    gain_db, ceiling = loudness_gain_db(before, target_lufs, true_peak_dbtp)
+    target = float(target_lufs)
     out = np.empty_like(samples)
     kernels.scale_into(samples, np.float32(db_to_gain(gain_db)), out)
     after = measure_loudness(out, before.sample_rate)
@@ -164,18 +159,51 @@ def normalize_peak(audio: np.ndarray, target_dbfs: float = 0.0) -> tuple[np.ndar
     InvalidInputError
         For a target out of range (field ``target_dbfs``), or silent or non-finite audio (field ``audio``).
     """
-    target = _check_level(target_dbfs, -100.0, 0.0, "target_dbfs", "dBFS")
     samples = as_audio(audio)
-    peak = kernels.peak_of(samples)
+    gain = peak_gain(kernels.peak_of(samples), target_dbfs)
+    out = np.empty_like(samples)
+    kernels.scale_into(samples, gain, out)
+    return out, gain_to_db(float(gain))
+
+
+def peak_gain(peak: float, target_dbfs: float) -> np.float32:
+    """The float32 gain :func:`normalize_peak` applies to audio whose largest magnitude is ``peak``.
+
+    Raises
+    ------
+    InvalidInputError
+        For a target out of -100 to 0 dBFS (field ``target_dbfs``) or a peak of 0 (field ``audio``).
+    """
+    target = _check_level(target_dbfs, -100.0, 0.0, "target_dbfs", "dBFS")
+    peak = np.float32(peak)
     if peak == 0.0:
         raise InvalidInputError("audio is silent; it has no peak to normalize", field="audio")
     target_amplitude = np.float32(db_to_gain(target))
     gain = np.float32(float(target_amplitude) / float(peak))
     while peak * gain > target_amplitude:
         gain = np.nextafter(gain, np.float32(0.0))
-    out = np.empty_like(samples)
-    kernels.scale_into(samples, gain, out)
-    return out, gain_to_db(float(gain))
+    return gain
+
+
+def loudness_gain_db(before: LoudnessReport, target_lufs: float, true_peak_dbtp: float) -> tuple[float, float]:
+    """The static gain (dB) :func:`normalize_loudness` starts from and the checked ceiling, for audio that
+    measured ``before``.
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`normalize_loudness` does for a target or ceiling out of range, or audio with no
+        integrated loudness.
+    """
+    target = _check_level(target_lufs, -70.0, 0.0, "target_lufs", "LUFS")
+    ceiling = _check_level(true_peak_dbtp, -20.0, 0.0, "true_peak_dbtp", "dBTP")
+    if math.isinf(before.integrated_lufs):
+        raise InvalidInputError(
+            "audio has no integrated loudness to normalize (silent, under the -70 LUFS gate, "
+            "or shorter than one 400 ms block)",
+            field="audio",
+        )
+    return target - before.integrated_lufs, ceiling
 
 
 def _normalize_limited(

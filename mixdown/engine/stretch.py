@@ -153,15 +153,17 @@ def time_map(
     signal too short for the start and end zones is mapped linearly throughout.
     """
     edge = n_fft // 2 + hop
+    if onsets.shape[0]:
+        # An attack just after the start may shrink the start's zone to fit.
+        edge = next((e for e in (edge, n_fft // 2, n_fft // 4) if _zone(onsets[0], (e, e), stretch, n_fft, hop)), edge)
     anchors = [(-float(edge), -float(edge)), (float(edge), float(edge))]
     kept = [(0, edge)]
     for onset in onsets:
-        out_at = onset / stretch
-        for reach in range(n_fft // 2, n_fft // 8 - 1, -max(hop // 4, 1)):
-            if _segment_ok(anchors[-1], (out_at - reach, onset - reach), stretch, hop):
-                anchors.extend([(out_at - reach, float(onset - reach)), (out_at + reach, float(onset + reach))])
-                kept.append((int(onset), reach))
-                break
+        reach = _zone(onset, anchors[-1], stretch, n_fft, hop)
+        if reach:
+            out_at = onset / stretch
+            anchors.extend([(out_at - reach, float(onset - reach)), (out_at + reach, float(onset + reach))])
+            kept.append((int(onset), reach))
     end = [(float(out_frames - edge), float(in_frames - edge)), (float(out_frames + edge), float(in_frames + edge))]
     while len(kept) > 1 and not _segment_ok(anchors[-1], end[0], stretch, hop):
         del anchors[-2:]
@@ -171,6 +173,16 @@ def time_map(
     anchors.extend(end)
     kept.append((in_frames, edge))
     return np.asarray(anchors, dtype=np.float64), kept
+
+
+def _zone(onset: int, after: tuple[float, float], stretch: float, n_fft: int, hop: int) -> int:
+    """The widest slope-1 reach (half a window down to an eighth) that ``onset`` can have after the
+    anchor ``after``; 0 if none fits."""
+    out_at = onset / stretch
+    for reach in range(n_fft // 2, n_fft // 8 - 1, -max(hop // 4, 1)):
+        if _segment_ok(after, (out_at - reach, onset - reach), stretch, hop):
+            return reach
+    return 0
 
 
 def _segment_ok(a: tuple[float, float], b: tuple[float, float], stretch: float, hop: int) -> bool:

@@ -17,18 +17,14 @@ import soundfile
 from mixdown.engine.audio import as_audio, check_sample_rate
 from mixdown.errors import AudioReadError, InvalidInputError, OutputError
 from mixdown.formats.atomic import atomic_path
-from mixdown.formats.decode import decode_file
 from mixdown.formats.encoders.vorbis import WRITE_FRAMES
 from mixdown.formats.ogg_serial import set_serial
 from mixdown.formats.size_limit import SizeGuard, container_for
-from mixdown.formats.truncation import missing_bytes
+from mixdown.formats.stream import ESTIMATED_LENGTH, NOT_FOR_LIBSNDFILE, AudioFile
 from mixdown.formats.write_failure import write_failures
 
-#: libsndfile error codes that mean "not a format I read" (unrecognised, unimplemented): FFmpeg gets a try.
-NOT_FOR_LIBSNDFILE = (1, 18)
-
-#: libsndfile formats whose header frame count is an estimate (MPEG audio without an info frame).
-ESTIMATED_LENGTH = ("MP3",)
+__all__ = ["DEFAULT_SUBTYPES", "ESTIMATED_LENGTH", "NOT_FOR_LIBSNDFILE", "file_info", "read",
+           "sndfile_container", "write", "write_blocks"]
 
 #: Encoding written when the caller names none: the format's own best integer depth.
 DEFAULT_SUBTYPES = {"WAV": "PCM_24", "AIFF": "PCM_24", "FLAC": "PCM_24", "W64": "PCM_24", "CAF": "PCM_24"}
@@ -38,41 +34,25 @@ def read(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """Decode ``path`` to float32 ``(channels, frames)`` and its sample rate.
 
     libsndfile reads the PCM family, FLAC up to 24 bits, Ogg Vorbis and Opus, and MP3 (trimmed by its
-    LAME tag); FFmpeg reads m4a/aac (cut to the duration the container states), wma, wv, mp2 and
-    20-bit FLAC.
+    LAME tag); FFmpeg reads m4a/aac (cut to the duration the container states), wma, wv, mp2, 20-bit
+    FLAC and 64-bit integer PCM. To hold only a block at a time, use :func:`mixdown.open`.
 
     Raises
     ------
     AudioReadError
         If the file is missing, not audio, truncated, or holds NaN or infinite samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixdown.formats import read, write
+    >>> write("ramp.wav", np.linspace(-1, 1, 100, dtype=np.float32), 8_000, subtype="FLOAT")
+    >>> audio, rate = read("ramp.wav")
+    >>> audio.shape, audio.dtype, rate, float(audio[0, -1])
+    ((1, 100), dtype('float32'), 8000, 1.0)
     """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioReadError(f"no such file: {str(path)!r}", field="path")
-    shortfall = missing_bytes(path)
-    if shortfall:
-        raise AudioReadError(f"{str(path)!r} is truncated: {shortfall} bytes of audio data are missing", field="path")
-    try:
-        with soundfile.SoundFile(path) as handle:
-            rate = handle.samplerate
-            data = handle.read(dtype="float32", always_2d=True)
-            expected = data.shape[0] if handle.format in ESTIMATED_LENGTH else handle.frames
-    except soundfile.LibsndfileError as error:
-        if error.code not in NOT_FOR_LIBSNDFILE:
-            raise AudioReadError(f"cannot decode {str(path)!r}: {error}", field="path") from None
-        decoded = decode_file(path)
-        data, expected, rate = decoded.audio.T, decoded.audio.shape[1], decoded.sample_rate
-    except (RuntimeError, TypeError) as error:
-        raise AudioReadError(f"cannot decode {str(path)!r}: {error}", field="path") from None
-    if data.shape[0] != expected:
-        raise AudioReadError(
-            f"{str(path)!r} is truncated: its header promises {expected} frames, {data.shape[0]} are there",
-            field="path",
-        )
-    audio = np.ascontiguousarray(data.T)
-    if not np.isfinite(audio).all():
-        raise AudioReadError(f"{str(path)!r} holds NaN or infinite samples", field="path")
-    return audio, rate
+    with AudioFile(path) as handle:
+        return handle.read(), handle.sample_rate
 
 
 def file_info(path: str | os.PathLike[str]) -> soundfile._SoundFileInfo:
@@ -93,6 +73,14 @@ def _container_for(path: Path, container: str | None) -> str:
     if name is None:
         raise InvalidInputError(f"cannot tell the audio format from the extension of {str(path)!r}", field="output")
     return name
+
+
+def sndfile_container(path: str | os.PathLike[str]) -> str | None:
+    """libsndfile's name of the format ``path``'s extension names, or None when libsndfile does not write it."""
+    try:
+        return _container_for(Path(path), None)
+    except InvalidInputError:
+        return None
 
 
 def _resolve(path: Path, container: str | None, subtype: str | None) -> tuple[str, str]:

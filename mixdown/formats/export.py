@@ -1,14 +1,14 @@
 """Write audio as a TwistedWave output object asks: format and options, sample rate, range, file name.
 
 :func:`export` does the whole job (resample with soxr, cut the range at the output rate, encode
-atomically); :func:`encode_blocks` and :func:`encode` write audio as given, for callers that stream a
-render or have already resampled.
+atomically); :func:`export_file` does it from a file in blocks, in bounded memory; :func:`encode_blocks`
+and :func:`encode` write audio as given, for callers that stream a render or have already resampled.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from mixdown.engine.audio import as_audio, check_sample_rate
-from mixdown.engine.resample import resample
+from mixdown.engine.resample import resample, resample_blocks, resampled_length
 from mixdown.errors import InvalidInputError
 from mixdown.formats.atomic import atomic_path
 from mixdown.formats.encoders import open_encoder
 from mixdown.formats.spec import OutputSpec, check_encodable, parse_output
+from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
 from mixdown.formats.tags import write_tags
 
 
@@ -179,3 +180,81 @@ def export(
     frames = encode_blocks(path, [audio[:, first:stop]], rate, audio.shape[0], plain, frames=stop - first,
                            tags=tags, markers=placed)
     return ExportResult(path, spec.format, options, rate, audio.shape[0], frames)
+
+
+def _counted(blocks: Iterable[np.ndarray], skip: int, frames: int) -> Iterator[np.ndarray]:
+    """Frames ``[skip, skip + frames)`` of a signal given in blocks."""
+    position = 0
+    for block in blocks:
+        first, stop = max(skip - position, 0), min(skip + frames - position, block.shape[1])
+        position += block.shape[1]
+        if stop > first:
+            yield block[:, first:stop]
+        if position >= skip + frames:
+            return
+
+
+def export_file(
+    source: str | os.PathLike[str],
+    spec: OutputSpec | Mapping[str, Any] | str,
+    target: str | os.PathLike[str] | None = None,
+    *,
+    block_frames: int = DEFAULT_BLOCK_FRAMES,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> ExportResult:
+    """:func:`export` of the audio file ``source``, decoded, resampled and encoded in blocks.
+
+    Memory stays that of a few blocks whatever the file's length; the output is the same as
+    ``export(*read(source), spec, target)`` gives. A range at the input's own rate is reached by seeking.
+    ``progress``, when given, is called with the output frames encoded so far and their total (None
+    when the input's header does not state its length).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixdown.formats import write
+    >>> write("take.wav", np.zeros((2, 48_000), dtype=np.float32), 48_000)
+    >>> result = export_file("take.wav", {"format": "flac", "sample_rate": 44_100, "end": 0.5}, "take.flac")
+    >>> result.format, result.sample_rate, result.frames
+    ('flac', 44100, 22050)
+    """
+    spec = as_spec(spec)
+    with AudioFile(source) as reader:
+        channels, from_rate = reader.channels, reader.sample_rate
+        rate = spec.sample_rate or from_rate
+        options = check_encodable(spec.format, spec.options, rate, channels, spec.given)
+        ranged = any(getattr(spec, name) is not None for name in ("begin", "end", "begin_sample", "end_sample"))
+        if ranged:
+            total = reader.frames if rate == from_rate else resampled_length(reader.frames, from_rate, rate)
+            first, stop = spec.frame_range(total, rate)
+        else:
+            first, stop = 0, None
+        if rate == from_rate:
+            reader.seek(first)
+            blocks: Iterable[np.ndarray] = reader.blocks(block_frames)
+            if stop is not None:
+                blocks = _counted(blocks, 0, stop - first)
+        else:
+            blocks = resample_blocks(reader.blocks(block_frames), from_rate, rate, channels)
+            if stop is not None:
+                blocks = _counted(blocks, first, stop - first)
+        known = reader._frames if reader._frames is not None and reader._frames >= 0 else None
+        if stop is not None:
+            known = stop - first
+        elif known is not None and rate != from_rate:
+            known = resampled_length(known, from_rate, rate)
+        if progress is not None:
+            blocks = _progressing(blocks, progress, known)
+        path = _target(target, spec)
+        plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
+        frames = encode_blocks(path, blocks, rate, channels, plain, frames=known)
+    return ExportResult(path, spec.format, options, rate, channels, frames)
+
+
+def _progressing(blocks: Iterable[np.ndarray], progress: Callable[[int, int | None], None],
+                 total: int | None) -> Iterator[np.ndarray]:
+    done = 0
+    for block in blocks:
+        yield block
+        done += block.shape[1]
+        progress(done, total)

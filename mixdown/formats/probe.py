@@ -1,7 +1,7 @@
 """What a file is: its format (by TwistedWave's names where one fits), codec, rate, channels and frames.
 
-``frames`` is what :func:`mixdown.formats.read` returns for the file: libsndfile's count where it reads
-the file (exact, the LAME tag applied for MP3), otherwise the count of a full FFmpeg decode.
+``frames`` is what :func:`mixdown.formats.read` returns for the file: the header's count where it is exact,
+otherwise the count of a decoding pass in blocks (:attr:`mixdown.formats.stream.AudioFile.frames`).
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import av
-import soundfile
-
 from mixdown.errors import AudioReadError
-from mixdown.formats.audio_io import ESTIMATED_LENGTH, NOT_FOR_LIBSNDFILE
-from mixdown.formats.decode import decode_file
+from mixdown.formats.decode import FFmpegReader
+from mixdown.formats.stream import AudioFile
 
 #: FFmpeg demuxer -> format name; a codec of its own (mp2 in the mp3 demuxer, opus in ogg) overrides it.
 DEMUXER_FORMATS = {
@@ -53,39 +50,29 @@ def _format_name(path: Path, demuxer: str, codec: str) -> str:
     return name
 
 
-def _libsndfile_frames(path: Path) -> int | None:
-    try:
-        with soundfile.SoundFile(path) as handle:
-            if handle.format in ESTIMATED_LENGTH:
-                return handle.read(dtype="float32", always_2d=True).shape[0]
-            return handle.frames
-    except soundfile.LibsndfileError as error:
-        if error.code in NOT_FOR_LIBSNDFILE:
-            return None
-        raise AudioReadError(f"cannot decode {str(path)!r}: {error}", field="path") from None
-
-
 def probe(path: str | os.PathLike[str]) -> FileSummary:
-    """Summarise the audio file at ``path``.
+    """Summarise the audio file at ``path``, holding at most one block of its audio in memory.
 
     Raises
     ------
     AudioReadError
         If the file is missing or neither libsndfile nor FFmpeg can read it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixdown.formats import probe, write
+    >>> write("beep.flac", np.zeros((2, 4_410), dtype=np.float32), 44_100)
+    >>> probe("beep.flac").to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'path': 'beep.flac', 'format': 'flac', 'codec': 'flac', 'sample_rate': 44100, 'channels': 2,
+     'frames': 4410, 'duration': 0.1}
     """
     path = Path(path)
     if not path.is_file():
         raise AudioReadError(f"no such file: {str(path)!r}", field="path")
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise AudioReadError(f"{str(path)!r} has no audio stream", field="path")
-            context = container.streams.audio[0].codec_context
-            demuxer, codec = container.format.name, context.codec.canonical_name
-            rate, channels = context.sample_rate, context.channels
-    except av.FFmpegError as error:
-        raise AudioReadError(f"cannot decode {str(path)!r}: {error}", field="path") from None
-    frames = _libsndfile_frames(path)
-    if frames is None:
-        frames = decode_file(path).audio.shape[1]
-    return FileSummary(str(path), _format_name(path, demuxer, codec), codec, rate, channels, frames)
+    header = FFmpegReader(path)
+    header.close()
+    with AudioFile(path) as audio:
+        frames = audio.frames
+    return FileSummary(str(path), _format_name(path, header.container, header.codec), header.codec,
+                       header.sample_rate, header.channels, frames)

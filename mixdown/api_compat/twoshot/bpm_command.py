@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 def add_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``bpm`` on ``subparsers`` (from ``ArgumentParser.add_subparsers``); sets ``run``."""
     parser = subparsers.add_parser("bpm", help="detect the tempo of an audio file (loop length or onsets)")
-    parser.add_argument("file", help="audio file")
+    parser.add_argument("file", metavar="FILE", help="audio file")
     loop = parser.add_mutually_exclusive_group()
     loop.add_argument("--loop", dest="loop", action="store_const", const=True, default=None,
                       help="the file is a loop of whole bars: its tempo follows from its length")

@@ -1,4 +1,6 @@
-"""A local sample library: the audio a TwoShot project refers to by ``audioId`` or ``sampleId``.
+"""A sample library: the audio a TwoShot project refers to by ``audioId`` or ``sampleId``.
+
+From Python it may also be a mapping from ``audioId`` to arrays or files (see :class:`SampleLibrary`).
 
 A folder of audio files named ``<audioId>.<ext>``, plus an optional ``library.json`` mapping each
 ``audioId`` to ``{"path", "bpm", "sampleId", "name"}`` (every key optional). A manifest path is resolved
@@ -10,16 +12,26 @@ converted to the render rate once and shared by every clip that uses it (and, th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from mixdown.api_compat.fields import shown
 from mixdown.api_compat.json_input import load_json
 from mixdown.api_compat.sources import SourceCache
 from mixdown.api_compat.twoshot.errors import TwoShotError
 from mixdown.api_compat.twoshot.models import AudioSource
-from mixdown.engine import Source
+from mixdown.engine import Source, resample
+from mixdown.engine.audio import as_audio, check_sample_rate
 from mixdown.errors import MixdownError
+
+#: What an in-memory library maps an ``audioId`` to: a file, an array (at the library's ``sample_rate``),
+#: ``(array, rate)``, or an object with ``audio`` (any of those) and optional ``bpm``, ``sampleId``, ``name``.
+LibraryItem = str | os.PathLike | np.ndarray | tuple | Mapping[str, Any]
 
 MANIFEST = "library.json"
 #: Longest file name (bytes) the file systems mixdown runs on accept.
@@ -30,23 +42,62 @@ AUDIO_EXTENSIONS = ("wav", "flac", "aiff", "aif", "mp3", "ogg", "m4a", "aac", "w
 @dataclass(frozen=True)
 class LibraryEntry:
     audio_id: str
-    path: Path
+    path: Path | None
     bpm: float | None = None
     sample_id: int | str | None = None
     name: str | None = None
+    #: In-memory audio (float32 ``(channels, frames)``) and its rate, for a library built from a mapping.
+    audio: np.ndarray | None = field(default=None, repr=False, compare=False)
+    sample_rate: int | None = None
 
 
 class SampleLibrary:
-    """Resolves sources to files and decodes each file once per render rate."""
+    """The audio a TwoShot project names, from a folder or from memory; each source decoded once per rate.
 
-    def __init__(self, root: str | Path, sources: SourceCache | None = None) -> None:
-        self.root = Path(root)
+    Parameters
+    ----------
+    root : str, os.PathLike or Mapping
+        A folder of ``<audioId>.<ext>`` files with an optional ``library.json``, or a mapping from
+        ``audioId`` to a file path, a float array ``(channels, frames)`` or ``(frames,)`` at
+        ``sample_rate``, an ``(array, rate)`` pair, or ``{"audio": ..., "bpm": ..., "sampleId": ...,
+        "name": ...}``.
+    sources : SourceCache, optional
+        Decoded files shared with other libraries (a batch worker keeps one).
+    sample_rate : int, optional
+        Rate of the bare arrays of a mapping; required when it has any.
+
+    Raises
+    ------
+    TwoShotError
+        ``NOT_FOUND`` for a folder that does not exist; ``VALIDATION_ERROR`` naming the entry for a bad
+        manifest or mapping value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> kick = np.zeros((1, 4_800), dtype=np.float32)
+    >>> library = SampleLibrary({"kick": kick, "loop": {"audio": (kick, 44_100), "bpm": 120}},
+    ...                         sample_rate=48_000)
+    >>> sorted(library.entries), library.entries["loop"].bpm
+    (['kick', 'loop'], 120.0)
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | Mapping[str, LibraryItem], sources: SourceCache | None = None,
+                 *, sample_rate: int | None = None) -> None:
         self.sources = sources or SourceCache()
-        if not self.root.is_dir():
-            raise TwoShotError("NOT_FOUND", f"sample library folder {str(self.root)!r} does not exist",
-                               field="library")
-        self._real_root = self.root.resolve()
-        self.entries = self._read_manifest()
+        self._memory: dict[tuple[int, int], Source] = {}
+        if isinstance(root, Mapping):
+            self.root: Path | None = None
+            self._real_root: Path | None = None
+            self.entries = {str(audio_id): _memory_entry(str(audio_id), item, sample_rate)
+                            for audio_id, item in root.items()}
+        else:
+            self.root = Path(root)
+            if not self.root.is_dir():
+                raise TwoShotError("NOT_FOUND", f"sample library folder {str(self.root)!r} does not exist",
+                                   field="library")
+            self._real_root = self.root.resolve()
+            self.entries = self._read_manifest()
         self._by_sample = {str(e.sample_id): e for e in self.entries.values() if e.sample_id is not None}
         self._resolved: dict[tuple[str | None, str | None], LibraryEntry] = {}
 
@@ -99,6 +150,8 @@ class SampleLibrary:
         return entries
 
     def _find(self, audio_id: str, field: str) -> Path | None:
+        if self.root is None:
+            return None
         if (not audio_id or any(c in audio_id for c in "/\\\0") or audio_id in (".", "..")
                 or len(f"{audio_id}.aiff".encode(errors="surrogatepass")) > NAME_MAX):
             raise TwoShotError("VALIDATION_ERROR", f"audioId {shown(audio_id)} is not a file name", field=field)
@@ -121,7 +174,7 @@ class SampleLibrary:
     def _entry(self, source: AudioSource, field: str) -> LibraryEntry:
         if source.audioId is not None:
             entry = self.entries.get(source.audioId)
-            if entry is None or entry.path is None:
+            if entry is None or (entry.path is None and entry.audio is None):
                 path = self._find(source.audioId, f"{field}.audioId")
                 if path is None:
                     raise TwoShotError("NOT_FOUND", f"audio {shown(source.audioId)} is not in the sample library",
@@ -130,13 +183,15 @@ class SampleLibrary:
                                      entry.sample_id if entry else None, entry.name if entry else None)
             return entry
         entry = self._by_sample.get(str(source.sampleId))
-        if entry is None or entry.path is None:
+        if entry is None or (entry.path is None and entry.audio is None):
             raise TwoShotError("NOT_FOUND", f"sample {shown(source.sampleId)} is not in the sample library manifest",
                                field=f"{field}.sampleId")
         return entry
 
     def load(self, entry: LibraryEntry, sample_rate: int, field: str) -> Source:
         """Decoded audio of ``entry`` at ``sample_rate`` (converted with soxr once, then shared)."""
+        if entry.audio is not None:
+            return self._in_memory(entry, sample_rate, field)
         try:
             source = self.sources.get(entry.path, sample_rate, entry.audio_id)
         except MixdownError as error:
@@ -144,3 +199,55 @@ class SampleLibrary:
         if source.frames == 0:
             raise TwoShotError("VALIDATION_ERROR", f"audio {entry.audio_id!r} is empty", field=field)
         return source
+
+    def _in_memory(self, entry: LibraryEntry, sample_rate: int, field: str) -> Source:
+        key = (id(entry.audio), sample_rate)
+        source = self._memory.get(key)
+        if source is None:
+            audio = entry.audio
+            if audio.shape[1] == 0:
+                raise TwoShotError("VALIDATION_ERROR", f"audio {entry.audio_id!r} is empty", field=field)
+            if entry.sample_rate != sample_rate:
+                audio = resample(audio, entry.sample_rate, sample_rate)
+            source = self._memory[key] = Source(audio, sample_rate, entry.audio_id)
+        return source
+
+
+def _memory_entry(audio_id: str, item: LibraryItem, sample_rate: int | None) -> LibraryEntry:
+    """The entry of one value of an in-memory library (see :class:`SampleLibrary`)."""
+    field = f"library[{audio_id!r}]"
+    meta: Mapping[str, Any] = item if isinstance(item, Mapping) else {"audio": item}
+    unknown = set(meta) - {"audio", "path", "bpm", "sampleId", "name"}
+    if unknown:
+        raise TwoShotError("VALIDATION_ERROR", f"unknown keys {sorted(unknown)}; expected audio, bpm, sampleId, name",
+                           field=field)
+    value = meta.get("audio", meta.get("path"))
+    bpm = meta.get("bpm")
+    if bpm is not None and (isinstance(bpm, bool) or not isinstance(bpm, (int, float))
+                            or not math.isfinite(bpm) or bpm <= 0):
+        raise TwoShotError("VALIDATION_ERROR", f"bpm must be a positive number, got {bpm!r}", field=f"{field}.bpm")
+    common = {"bpm": None if bpm is None else float(bpm), "sample_id": meta.get("sampleId"), "name": meta.get("name")}
+    if isinstance(value, (str, os.PathLike)):
+        path = Path(value)
+        if not path.is_file():
+            raise TwoShotError("NOT_FOUND", f"no such audio file: {str(path)!r}", field=field)
+        return LibraryEntry(audio_id, path, **common)
+    rate = sample_rate
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise TwoShotError("VALIDATION_ERROR", "expected (audio, sample_rate)", field=field)
+        value, rate = value
+    if not isinstance(value, np.ndarray):
+        raise TwoShotError("VALIDATION_ERROR", f"expected a file path or a numpy array, got {type(value).__name__}",
+                           field=field)
+    if rate is None:
+        raise TwoShotError("VALIDATION_ERROR", "an array needs a rate: pass sample_rate= or (audio, rate)",
+                           field=field)
+    try:
+        audio = as_audio(value, field=field)
+        rate = check_sample_rate(rate, field=field)
+    except MixdownError as error:
+        raise TwoShotError("VALIDATION_ERROR", error.message, field=field) from None
+    audio = audio.copy() if audio is value else audio
+    audio.setflags(write=False)
+    return LibraryEntry(audio_id, None, audio=audio, sample_rate=rate, **common)

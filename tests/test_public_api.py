@@ -1,0 +1,326 @@
+"""The public Python API: its examples run, renders from dicts equal the command line's, the streaming reader
+agrees with soundfile and with itself, and streamed loudness and normalization equal the in-memory ones."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import inspect
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+import mixdown
+from mixdown.engine import measure_loudness, normalize_loudness
+from mixdown.engine.loudness import LoudnessMeter
+from mixdown.files import loudness_file, normalize_file
+from mixdown.formats import FORMATS, read
+from mixdown.formats.export import export, export_file
+from mixdown.formats.quantize import Quantizer
+from tests.conftest import noise, tone
+
+#: Modules whose docstring examples are part of the test run (they write files: each runs in a temp folder).
+DOCTESTED = [
+    "mixdown", "mixdown.twoshot", "mixdown.songclip", "mixdown.twistedwave", "mixdown.files",
+    "mixdown.formats.stream", "mixdown.formats.audio_io", "mixdown.formats.probe", "mixdown.formats.export",
+    "mixdown.engine.loudness", "mixdown.engine.resample", "mixdown.api_compat.twoshot.library",
+]
+#: Modules of the friendly API: every function they define and export has a numpy-style Examples section.
+FRIENDLY = ["mixdown.twoshot", "mixdown.songclip", "mixdown.twistedwave", "mixdown.files", "mixdown.formats.stream"]
+
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+
+
+@pytest.mark.parametrize("name", DOCTESTED)
+def test_docstring_examples_run(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
+
+
+@pytest.mark.parametrize("name", FRIENDLY)
+def test_every_public_function_has_an_example(name):
+    module = importlib.import_module(name)
+    for attribute in module.__all__:
+        value = getattr(module, attribute)
+        if inspect.isfunction(value) and value.__module__ == name:
+            assert "Examples\n--------" in (inspect.getdoc(value) or ""), f"{name}.{attribute} has no Examples"
+        elif inspect.isclass(value) and value.__module__ == name:
+            assert inspect.getdoc(value), f"{name}.{attribute} has no docstring"
+
+
+def test_top_level_names_load_on_first_use():
+    code = "import sys, mixdown; assert 'mixdown.twoshot' not in sys.modules; mixdown.twoshot.render; print('ok')"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "ok\n"
+    assert callable(mixdown.open) and callable(mixdown.write) and callable(mixdown.twistedwave.render)
+
+
+def test_the_package_is_typed():
+    assert (os.path.dirname(mixdown.__file__) + "/py.typed") and os.path.isfile(
+        os.path.join(os.path.dirname(mixdown.__file__), "py.typed"))
+
+
+# ------------------------------------------------------------------------------ renders equal the CLI's
+
+
+def _project() -> dict:
+    return {"tempo": 100, "tracks": [
+        {"id": "drums", "volume": 0.8, "clips": [
+            {"id": 1, "position": 0, "source": {"audioId": "hit"}},
+            {"id": 2, "position": 1.5, "source": {"audioId": "hit"}, "pan": 0.4, "reversed": True}]},
+        {"id": "pad", "pan": -0.3, "clips": [
+            {"id": 3, "position": 0.5, "source": {"audioId": "pad"}, "cutStart": 0.1, "cutEnd": 0.6,
+             "pitchOffset": 2, "volume": 0.5}]},
+    ]}
+
+
+def test_twoshot_render_from_a_dict_with_arrays_equals_the_command_line(tmp_path):
+    rate = 44_100
+    sources = {"hit": noise(0.3, rate, channels=1, seed=3), "pad": tone(330, 1.0, rate, channels=2)}
+    library = tmp_path / "library"
+    library.mkdir()
+    for name, audio in sources.items():
+        soundfile.write(library / f"{name}.wav", audio.T, rate, subtype="FLOAT")
+    (tmp_path / "project.json").write_text(json.dumps(_project()))
+    output = tmp_path / "mix.wav"
+    result = subprocess.run(
+        [sys.executable, "-m", "mixdown.cli", "render", str(tmp_path / "project.json"), "--library", str(library),
+         "-o", str(output), "--quality", "high"], capture_output=True, text=True,
+        env={**os.environ, "MIXDOWN_HOME": str(tmp_path / "home")})
+    assert result.returncode == 0, result.stderr
+
+    mix = mixdown.twoshot.render(_project(), sources, sample_rate=rate)
+    written, written_rate = soundfile.read(output, dtype="int32", always_2d=True)
+    assert written_rate == rate and mix.shape == written.T.shape
+    # The command line writes 24-bit PCM (mixdown has no float output format): the array, quantized by the
+    # same undithered 24-bit quantizer, is every code of the file.
+    np.testing.assert_array_equal(Quantizer(24, 2, dither=False)(mix), written.T >> 8)
+    assert np.abs(mix).max() > 0.1
+
+
+def test_twoshot_render_to_and_a_folder_library_agree_with_render(tmp_path):
+    rate = 48_000
+    sources = {"hit": noise(0.3, rate, channels=1, seed=3), "pad": tone(330, 1.0, rate, channels=2)}
+    for name, audio in sources.items():
+        soundfile.write(tmp_path / f"{name}.wav", audio.T, rate, subtype="FLOAT")
+    from_folder = mixdown.twoshot.render(_project(), tmp_path, sample_rate=rate)
+    from_memory = mixdown.twoshot.render(_project(), {k: (v, rate) for k, v in sources.items()}, sample_rate=rate)
+    np.testing.assert_array_equal(from_folder, from_memory)
+    reply = mixdown.twoshot.render_to(tmp_path / "mix.flac", _project(), sources, rate)
+    assert reply["frames"] == from_memory.shape[1] and reply["sampleRate"] == rate
+
+
+def test_bad_in_memory_sources_are_twoshot_errors_naming_the_entry():
+    with pytest.raises(mixdown.twoshot.TwoShotError) as raised:
+        mixdown.twoshot.render(_project(), {"hit": "no/such.wav", "pad": np.zeros(10)})
+    assert raised.value.body()["details"]["field"] == "library['hit']"
+    with pytest.raises(mixdown.twoshot.TwoShotError) as raised:
+        mixdown.twoshot.render(_project(), {"hit": np.full(100, np.nan), "pad": np.zeros(10)})
+    assert raised.value.field == "library['hit']"
+    with pytest.raises(mixdown.twoshot.TwoShotError) as raised:
+        mixdown.twoshot.render(_project(), {"pad": np.zeros(10)})
+    assert raised.value.field == "tracks[0].clips[0].source.audioId"
+
+
+def test_songclip_render_equals_the_clip_render_to_writes(tmp_path):
+    rate = 44_100
+    song = noise(8.0, rate, seed=5, amplitude=0.1)
+    spec = {"start": 1_234.5, "end": 5_000, "fadeIn": 50, "fadeOut": 400, "context": {"uniqueId": "x"}}
+    clip = mixdown.songclip.render(spec, song, rate)
+    reply = mixdown.songclip.render_to(tmp_path / "clip.wav", spec, song, rate, options={"bit_depth": 24})
+    written, _ = soundfile.read(tmp_path / "clip.wav", dtype="int32", always_2d=True)
+    np.testing.assert_array_equal(Quantizer(24, 2, dither=False)(clip), written.T >> 8)
+    assert reply["data"]["songclip"]["frames"] == clip.shape[1] == round(5 * rate) - round(1.2345 * rate)
+
+
+def test_twistedwave_render_applies_undo_and_redo():
+    x = tone(440, 0.5, 8_000, channels=2)
+    edits = {"edit": {"max_duration": 0, "commands": [
+        {"command": "amplify", "gain": 6}, {"command": "reverse"}, {"command": "undo"}]}}
+    np.testing.assert_allclose(mixdown.twistedwave.render(edits, x, 8_000), x * 10 ** (6 / 20), rtol=1e-6)
+    with pytest.raises(mixdown.twistedwave.TwistedWaveError) as raised:
+        mixdown.twistedwave.render([{"command": "redo"}], x, 8_000)
+    assert raised.value.param == "edit.commands[0].command"
+
+
+# ------------------------------------------------------------------------------ the streaming reader
+
+
+def _written(tmp_path, fmt: str) -> tuple[str, np.ndarray]:
+    """A 2-channel test file in ``fmt`` and what the whole-file reader returns for it."""
+    rate = 48_000 if fmt not in ("mp2",) else 44_100
+    audio = noise(1.3, rate, seed=9, amplitude=0.2)
+    path = tmp_path / f"signal.{FORMATS[fmt].extension}"
+    mixdown.write(path, audio, rate, fmt)
+    whole, _ = read(path)
+    return str(path), whole
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_reader_blocks_and_seeks_give_the_whole_file_read(tmp_path, fmt):
+    path, whole = _written(tmp_path, fmt)
+    with mixdown.open(path) as reader:
+        assert (reader.channels, reader.frames) == whole.shape
+        blocks = list(reader.blocks(10_007))
+        assert all(block.dtype == np.float32 and block.flags.c_contiguous for block in blocks)
+        np.testing.assert_array_equal(np.concatenate(blocks, axis=1), whole)
+        assert reader.read(100).shape == (whole.shape[0], 0)
+        for start, count in ((40_000, 5_000), (123, 1), (0, 777), (whole.shape[1] - 50, 100)):
+            assert reader.seek(start) == start == reader.tell()
+            np.testing.assert_array_equal(reader.read(count), whole[:, start : start + count])
+        assert reader.seek(-10, os.SEEK_END) == whole.shape[1] - 10
+    if fmt not in ("aac", "wma", "wv", "mp2"):
+        reference, _ = soundfile.read(path, dtype="float32", always_2d=True)
+        if fmt != "mp3":
+            np.testing.assert_array_equal(whole, reference.T)
+        with soundfile.SoundFile(path) as handle:
+            handle.seek(1_000)
+            np.testing.assert_array_equal(mixdown.open(path).read(0), np.empty((2, 0), dtype=np.float32))
+            reader = mixdown.open(path)
+            reader.seek(1_000)
+            np.testing.assert_array_equal(reader.read(2_000), handle.read(2_000, dtype="float32").T)
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("fmt", ["aac", "wma", "wv", "mp2"])
+def test_ffmpeg_formats_read_as_the_ffmpeg_command_decodes_them(tmp_path, fmt):
+    path, whole = _written(tmp_path, fmt)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "f32le", "-acodec", "pcm_f32le", "-"],
+                         capture_output=True, check=True).stdout
+    decoded = np.frombuffer(raw, dtype=np.float32).reshape(-1, 2).T
+    assert abs(decoded.shape[1] - whole.shape[1]) <= (1024 if fmt == "aac" else 0)
+    frames = min(decoded.shape[1], whole.shape[1])
+    # The ffmpeg command picks the float mp2 decoder, PyAV the fixed-point one: they differ by an LSB.
+    np.testing.assert_allclose(whole[:, :frames], decoded[:, :frames], atol=1e-4 if fmt == "mp2" else 1e-6)
+
+
+def test_reader_refuses_bad_arguments_and_files(tmp_path):
+    path, _ = _written(tmp_path, "wav")
+    with mixdown.open(path) as reader:
+        for call in (lambda: reader.seek(-1), lambda: reader.seek(10**9), lambda: list(reader.blocks(0)),
+                     lambda: reader.read(1.5)):
+            with pytest.raises(mixdown.InvalidInputError):
+                call()
+    (tmp_path / "junk.wav").write_bytes(b"not audio at all" * 10)
+    with pytest.raises(mixdown.AudioReadError, match=r"junk\.wav"):
+        mixdown.open(tmp_path / "junk.wav")
+
+
+# ------------------------------------------------------------------------------ streaming equals whole
+
+
+@pytest.mark.parametrize("rate,channels,block", [(48_000, 2, 1_000), (44_100, 1, 4_410), (44_101, 6, 65_536),
+                                                  (8_000, 2, 1)])
+def test_streamed_loudness_equals_whole_signal_loudness(rate, channels, block):
+    seconds = 0.5 if block == 1 else 6.0
+    audio = noise(seconds, rate, channels=channels, seed=rate)
+    audio[:, rate // 3] = 0.97
+    meter = LoudnessMeter(rate, channels)
+    for start in range(0, audio.shape[1], block):
+        meter.add(audio[:, start : start + block])
+    assert meter.report() == measure_loudness(audio, rate)
+
+
+def test_loudness_of_a_file_equals_loudness_of_its_samples(tmp_path):
+    audio = noise(5.0, 44_100, seed=2)
+    soundfile.write(tmp_path / "x.flac", audio.T, 44_100, subtype="PCM_24")
+    whole, rate = read(tmp_path / "x.flac")
+    assert loudness_file(tmp_path / "x.flac", block_frames=3_001) == measure_loudness(whole, rate)
+
+
+def test_a_non_finite_block_is_refused_by_the_meter():
+    meter = LoudnessMeter(48_000, 1)
+    meter.add(np.zeros(10_000, dtype=np.float32))
+    meter.add(np.array([np.inf], dtype=np.float32))
+    with pytest.raises(mixdown.InvalidInputError, match="NaN or infinite"):
+        meter.report()
+
+
+def test_streamed_normalize_equals_in_memory_normalize(tmp_path):
+    audio = noise(4.0, 48_000, seed=4, amplitude=0.05)
+    soundfile.write(tmp_path / "in.wav", audio.T, 48_000, subtype="FLOAT")
+    done = normalize_file(tmp_path / "in.wav", tmp_path / "out.wav", lufs=-20.0, block_frames=7_000)
+    expected = normalize_loudness(audio, 48_000, -20.0)
+    assert not done.limited and not expected.limited
+    written, _ = soundfile.read(tmp_path / "out.wav", dtype="float32", always_2d=True)
+    np.testing.assert_array_equal(written.T, expected.audio)
+    assert done.after == expected.after and done.gain_db == expected.gain_db
+
+
+def test_normalize_that_needs_the_limiter_still_reaches_its_target(tmp_path):
+    audio = noise(3.0, 48_000, seed=6, amplitude=0.2)
+    soundfile.write(tmp_path / "in.flac", audio.T, 48_000, subtype="PCM_24")
+    done = normalize_file(tmp_path / "in.flac", tmp_path / "out.flac", lufs=-8.0, true_peak_dbtp=-1.0)
+    assert done.limited
+    after = loudness_file(tmp_path / "out.flac")
+    assert abs(after.integrated_lufs + 8.0) < 0.1 and after.true_peak_dbtp <= -0.99
+
+
+def test_streamed_export_with_a_rate_change_and_a_range_equals_export(tmp_path):
+    audio = noise(3.0, 48_000, seed=7, amplitude=0.3)
+    soundfile.write(tmp_path / "in.wav", audio.T, 48_000, subtype="FLOAT")
+    spec = {"format": "flac", "bit_depth": 24, "sample_rate": 44_100, "begin": 0.25, "end": 2.5}
+    streamed = export_file(tmp_path / "in.wav", spec, tmp_path / "a.flac", block_frames=5_000)
+    whole = export(audio, 48_000, spec, tmp_path / "b.flac")
+    assert streamed == whole.__class__(tmp_path / "a.flac", *list(whole.__dict__.values())[1:])
+    assert (tmp_path / "a.flac").read_bytes() == (tmp_path / "b.flac").read_bytes()
+    same_rate = export_file(tmp_path / "in.wav", {"format": "wav", "begin_sample": 100, "end_sample": 50_100},
+                            tmp_path / "c.wav", block_frames=999)
+    assert same_rate.frames == 50_000
+
+
+# ------------------------------------------------------------------------------ decode bugs (issue 18)
+
+
+def _wav(path, tag: int, bits: int, data: bytes, channels: int = 1, rate: int = 8_000) -> None:
+    import struct
+
+    block = max(1, channels * bits // 8) if bits else 2
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mixdown.cli", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("case", ["bits0", "tag"])
+@pytest.mark.parametrize("command", ["info", "loudness", "export", "normalize", "stretch", "bpm"])
+def test_wav_headers_no_decoder_reads_are_typed_errors_naming_the_file(tmp_path, case, command):
+    path = tmp_path / f"{case}.wav"
+    _wav(path, 1 if case == "bits0" else 0x1234, 0 if case == "bits0" else 16, b"\0" * 64)
+    extra = {"export": ["-o", str(tmp_path / "o.flac")], "normalize": ["-o", str(tmp_path / "o.wav"), "--peak", "-1"],
+             "stretch": ["-o", str(tmp_path / "o.wav")]}.get(command, [])
+    result = _cli(command, str(path), *extra)
+    assert result.returncode == 2, result.stderr
+    assert f"{case}.wav" in result.stderr and "internal error" not in result.stderr
+
+
+def test_64_bit_integer_pcm_decodes(tmp_path):
+    samples = (np.sin(np.arange(800) / 10) * 2**62).astype("<i8")
+    _wav(tmp_path / "s64.wav", 1, 64, samples.tobytes())
+    audio, rate = read(tmp_path / "s64.wav")
+    assert rate == 8_000
+    np.testing.assert_allclose(audio[0], samples / 2**63, atol=1e-7)
+    result = _cli("info", str(tmp_path / "s64.wav"), "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["frames"] == 800
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("fmt", ["aac", "wma", "wv", "mp2"])
+def test_normalize_reads_what_ffmpeg_decodes_and_writes_every_export_format(tmp_path, fmt):
+    path, _ = _written(tmp_path, fmt)
+    out = tmp_path / f"out.{FORMATS[fmt].extension}"
+    result = _cli("normalize", path, "-o", str(out), "--lufs", "-23", "--json")
+    assert result.returncode == 0, result.stderr
+    assert abs(json.loads(result.stdout)["after"]["integrated_lufs"] + 23) < 0.1
+    assert mixdown.info(out).frames >= mixdown.info(path).frames
