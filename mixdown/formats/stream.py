@@ -17,7 +17,7 @@ import numpy as np
 import soundfile
 
 from mixdown.errors import AudioReadError, InvalidInputError
-from mixdown.formats.decode import FFmpegReader
+from mixdown.formats.decode import FFmpegReader, describe
 from mixdown.formats.truncation import missing_bytes
 
 #: libsndfile error codes that mean "not a format I read" (unrecognised, unimplemented): FFmpeg gets a try.
@@ -69,9 +69,9 @@ class AudioFile:
             self._sndfile = soundfile.SoundFile(self.path)
         except soundfile.LibsndfileError as error:
             if error.code not in NOT_FOR_LIBSNDFILE:
-                raise AudioReadError(f"cannot decode {self.path!r}: {error}", field="path") from None
+                raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
         except (RuntimeError, TypeError) as error:
-            raise AudioReadError(f"cannot decode {self.path!r}: {error}", field="path") from None
+            raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
         if self._sndfile is not None:
             self.sample_rate = int(self._sndfile.samplerate)
             self.channels = int(self._sndfile.channels)
@@ -168,7 +168,7 @@ class AudioFile:
             try:
                 data = self._sndfile.read(frames, dtype="float32", always_2d=True)
             except (soundfile.LibsndfileError, RuntimeError) as error:
-                raise AudioReadError(f"cannot decode {self.path!r}: {error}", field="path") from None
+                raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
             block = np.ascontiguousarray(data.T)
         else:
             assert self._ffmpeg is not None

@@ -209,6 +209,7 @@ def render_document(
         "format": fmt,
         "quality": parsed.request.quality,
         "sampleRate": plan.timeline.sample_rate,
+        "channels": plan.timeline.channels,
         "frames": frames,
         "duration": frames / plan.timeline.sample_rate,
         "clips": plan.clip_count,
