@@ -28,7 +28,10 @@ from mixdown.console import (
     usage_error,
 )
 from mixdown.errors import InvalidInputError, MixdownError
+from mixdown.formats.atomic import check_output
+from mixdown.formats.naming import output_container
 from mixdown.progress import progress_for
+from mixdown.runtime import interrupted_error, run_guarded
 
 
 def _finite(text: str) -> float:
@@ -72,6 +75,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     if args.peak is not None and args.true_peak is not None:
         raise InvalidInputError("--true-peak goes with --lufs, not --peak", field="--true-peak")
     ceiling = -1.0 if args.true_peak is None else args.true_peak
+    check_output(args.output)
     with progress_for(args, "normalize", unit="frames") as progress:
         done = normalize_file(args.input, args.output, lufs=args.lufs, true_peak_dbtp=ceiling,
                               peak_dbfs=args.peak, subtype=args.subtype, progress=progress)
@@ -87,7 +91,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
             "before": done.before.to_dict(),
             "after": done.after.to_dict(),
         }
-    reply["output"] = str(args.output)
+    reply = {"path": str(args.input), "output": str(args.output), **reply}
     limited = ", limited" if reply["limited"] else ""
     emit(args, reply, f"{args.output}: gain {reply['gain_db']:+.2f} dB{limited}")
     return 0
@@ -110,17 +114,21 @@ def _stretch_ratio(args: argparse.Namespace) -> float:
 
 def cmd_stretch(args: argparse.Namespace) -> int:
     from mixdown.engine import stretch
-    from mixdown.formats import read, write
+    from mixdown.files import read_whole
+    from mixdown.formats import write
 
     ratio = _stretch_ratio(args)
     with progress_for(args, "stretch") as progress:
         progress.stage("decoding")
-        audio, rate = read(args.input)
+        check_output(args.output)
+        audio, rate = read_whole(args.input, "stretching")
         progress.stage("stretching")
         out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed)
         progress.stage("encoding")
-        write(args.output, out, rate, subtype=args.subtype)
+        write(args.output, out, rate, subtype=args.subtype,
+              container=output_container(args.output, args.format, "WAV"))
     reply = {
+        "path": str(args.input),
         "output": str(args.output),
         "ratio": ratio,
         "semitones": args.semitones,
@@ -163,30 +171,34 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     loudness = commands.add_parser("loudness", help="measure EBU R128 / BS.1770-4 loudness and peaks")
-    loudness.add_argument("file", help="audio file")
+    loudness.add_argument("file", metavar="FILE", help="audio file")
     loudness.set_defaults(run=cmd_loudness)
 
     normalize = commands.add_parser("normalize", help="normalize to a loudness or a peak level")
-    normalize.add_argument("input", help="audio file to read")
-    normalize.add_argument("-o", "--output", required=True, help="file to write (atomically)")
+    normalize.add_argument("input", metavar="IN", help="audio file to read")
+    normalize.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (atomically)")
     target = normalize.add_mutually_exclusive_group(required=True)
-    target.add_argument("--lufs", type=_finite, help="integrated loudness target, LUFS")
-    target.add_argument("--peak", type=_finite, help="sample peak target, dBFS")
-    normalize.add_argument("--true-peak", type=_finite, help="true-peak ceiling with --lufs, dBTP (default -1)")
-    normalize.add_argument("--subtype", help="output encoding, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
+    target.add_argument("--lufs", type=_finite, metavar="TARGET", help="integrated loudness target, LUFS")
+    target.add_argument("--peak", type=_finite, metavar="DBFS", help="sample peak target, dBFS")
+    normalize.add_argument("--true-peak", type=_finite, metavar="CEILING_DBTP",
+                           help="true-peak ceiling with --lufs, dBTP (default: -1)")
+    normalize.add_argument("--subtype", metavar="SUBTYPE",
+                           help="output encoding, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
     normalize.set_defaults(run=cmd_normalize)
 
     stretch = commands.add_parser("stretch", help="change speed and/or pitch (phase vocoder, or varispeed)")
-    stretch.add_argument("input", help="audio file to read")
-    stretch.add_argument("-o", "--output", required=True, help="file to write (atomically)")
-    stretch.add_argument("--ratio", type=_finite, help="playback speed: 2 is twice as fast (default 1)")
-    stretch.add_argument("--from-bpm", type=_finite, help="the input's tempo, with --to-bpm")
-    stretch.add_argument("--to-bpm", type=_finite, help="the tempo to play at, with --from-bpm")
-    stretch.add_argument("--semitones", type=_finite, default=0.0, help="pitch offset (default: %(default)g)")
+    stretch.add_argument("input", metavar="IN", help="audio file to read")
+    stretch.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (atomically)")
+    stretch.add_argument("--ratio", type=_finite, metavar="R", help="playback speed: 2 is twice as fast (default: 1)")
+    stretch.add_argument("--from-bpm", type=_finite, metavar="A", help="the input's tempo, with --to-bpm")
+    stretch.add_argument("--to-bpm", type=_finite, metavar="B", help="the tempo to play at, with --from-bpm")
+    stretch.add_argument("--semitones", type=_finite, default=0.0, metavar="S",
+                         help="pitch offset (default: %(default)g)")
     stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high",
                          help="phase vocoder preset: FFT 2048, 3072 or 4096 (default: %(default)s)")
     stretch.add_argument("--varispeed", action="store_true", help="resample: pitch follows speed, as on tape")
-    stretch.add_argument("--subtype", help="output encoding (default: 24-bit PCM)")
+    stretch.add_argument("--format", help="container for -o - or a name without extension (default: wav)")
+    stretch.add_argument("--subtype", metavar="SUBTYPE", help="output encoding (default: 24-bit PCM)")
     stretch.set_defaults(run=cmd_stretch)
 
     from mixdown.api_compat.songclip.commands import add_commands as add_songclip_commands
@@ -253,11 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     started = time.perf_counter()
     try:
-        status = run(args)
+        status = run_guarded(run, args)
     except MixdownError as error:
         return _fail(args, error)
-    except KeyboardInterrupt:
-        return _fail(args, CommandInterruptedError("interrupted"))
+    except KeyboardInterrupt as stop:
+        return _fail(args, interrupted_error(stop))
     except Exception as error:
         if getattr(args, "verbose", False):
             traceback.print_exc()

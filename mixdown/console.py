@@ -110,8 +110,14 @@ _ARGUMENT = re.compile(r"^argument ([^:]+): ")
 _REQUIRED = re.compile(r"^the following arguments are required: ([^,]+)")
 
 
+#: Longest usage message echoed back: argparse quotes the bad value whole, which may be any size.
+USAGE_MESSAGE_CHARS = 240
+
+
 def usage_error(message: str) -> UsageError:
     """An argparse message as a :class:`UsageError` naming its option (``argument --lufs: ...`` -> ``--lufs``)."""
+    if len(message) > USAGE_MESSAGE_CHARS:
+        message = f"{message[:USAGE_MESSAGE_CHARS]}... ({len(message)} characters)"
     found = _ARGUMENT.match(message)
     if found:
         return UsageError(message[found.end():], field=found.group(1).split("/")[-1].strip())

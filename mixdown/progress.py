@@ -47,7 +47,7 @@ class Progress:
         self._delay = delay
         self._started = time.monotonic()
         self._bar = tqdm(total=None, desc=label, unit=unit, disable=not enabled, file=stream or sys.stderr,
-                         delay=delay, bar_format=_STAGE, leave=False, dynamic_ncols=True)
+                         delay=delay, bar_format=_STAGE, leave=False, dynamic_ncols=True, unit_scale=bool(unit))
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         if enabled:
@@ -70,12 +70,15 @@ class Progress:
         """``done`` of ``total`` units so far (absolute, not an increment); ``note`` trails the line."""
         if not self.enabled:
             return
-        if total is not None and total != self._bar.total:
+        sized = total is not None and total != self._bar.total
+        if sized:
             self._bar.total = total
             self._bar.bar_format = _BAR
         if note is not None:
             self._bar.set_postfix_str(note, refresh=False)
         self._bar.update(done - self._bar.n)
+        if sized:
+            self._redraw()
 
     def stage(self, what: str) -> None:
         """Say what the command is doing now (``decoding``, ``encoding``), for work of unknown size."""
@@ -87,6 +90,7 @@ class Progress:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
+            self._redraw()
         self._bar.close()
 
     def __enter__(self) -> Progress:

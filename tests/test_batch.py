@@ -137,7 +137,7 @@ def test_manifest_folder_and_errors(workspace, tmp_path, capsys):
         (folder / f"job{i}.json").write_text(line)
     assert [job.kind for job in read_manifest(folder)] == ["twoshot", "twoshot"]
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"kind": "twoshot"}\n{"kind": "opera"}\n')
+    bad.write_text('{"kind": "twoshot", "project": {}, "library": "x"}\n{"kind": "opera"}\n')
     with pytest.raises(InvalidInputError) as info:
         read_manifest(bad)
     assert info.value.field == "line 2.kind"

@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -165,6 +166,9 @@ def test_webhook_option_and_default_store(tmp_path, mixdown, monkeypatch):
         job_file = _job_file(tmp_path, {"edit": {"max_duration": 0}})
         code, job, _ = mixdown("job", "create", job_file, "--webhook", server.url("/hook"))
         assert code == 0
+        deadline = time.monotonic() + 30  # a process of its own delivers: the command did not wait for it
+        while len(server.hits("/hook")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert [hit.json()["type"] for hit in server.hits("/hook")] == ["edit.completed", "job.completed"]
         assert server.hits("/hook")[1].json()["job"] == job
     finally:

@@ -13,6 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from mixdown import twistedwave
 from mixdown.api_compat.twistedwave import TwistedWave
 from mixdown.api_compat.twistedwave.edits import EditorState, Take, apply
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
@@ -81,6 +82,22 @@ def test_selection_and_cursor_move_with_the_audio():
     assert (deleted.state.cursor, deleted.state.selection) == (400, (400, 500))
     cut = run(take, {"command": "cut"})
     assert (cut.state.cursor, cut.state.selection) == (500, None) and cut.frames == 900
+
+
+def test_effects_in_place_keep_the_selection():
+    take = run(Take(ramp(), RATE), {"command": "mark-in", "position": 100}, {"command": "mark-out", "position": 400})
+    for command in ({"command": "reverse"}, {"command": "fade-in"}, {"command": "graphic-eq", "graphic": [3.0] * 10}):
+        after = run(take, command)
+        assert (after.state.cursor, after.state.selection) == (100, (100, 400)), command
+    np.testing.assert_array_equal(run(take, {"command": "reverse"}).audio[:, 100:400], ramp()[:, 399:99:-1])
+
+
+def test_a_clipboard_from_another_rate_is_resampled_when_pasted():
+    clip = tone(1000, 0.1, 16_000)
+    take = Take(np.zeros((1, 800), np.float32), RATE, state=EditorState(clipboard=clip, clipboard_rate=16_000))
+    out = run(take, {"command": "paste", "position": 800})
+    assert out.frames == 1_600 and out.state.cursor == 1_600
+    np.testing.assert_allclose(out.audio[:, 800 + 100:1_600 - 100], tone(1000, 0.1, RATE)[:, 100:-100], atol=2e-3)
 
 
 def test_commands_needing_a_selection_are_refused_without_one():
@@ -174,10 +191,12 @@ def test_learn_noise_then_denoise_in_a_job(tmp_path, tw):
     source = write_source(tmp_path / "noisy.wav", np.concatenate([alone[:, :44_100], mixed], axis=1))
     job = tw.submit({"document": {"url": str(source)}, "edit": {"max_duration": 0, "commands": [
         {"command": "learn-noise", "selection": [0, 1.0], "unit": "seconds"},
-        {"command": "delete", "selection": [0, 1.0], "unit": "seconds"},
-        {"command": "denoise", "reduction_db": 12}]}})
+        {"command": "delete", "selection": [0, 1.0], "unit": "seconds"}]}})
     assert job["state"] == "completed", job.get("error")
-    out = read(_export(tw, tmp_path, job["document"]["id"], "clean.wav"))[0]
+    doc = job["document"]["id"]
+    tw.store.sweep()  # the profile is a file of the undo history, kept for the next job
+    _edit(tw, doc, {"command": "denoise", "reduction_db": 12})
+    out = read(_export(tw, tmp_path, doc, "clean.wav"))[0]
     assert tone_fit(out, 1000.3, 44_100)[1] - tone_fit(mixed, 1000.3, 44_100)[1] >= 9
     missing = tw.submit({"document": {"url": str(source)}, "edit": {"max_duration": 0, "commands": [
         {"command": "denoise"}]}})
@@ -208,6 +227,11 @@ def test_analyze_attaches_its_report_to_the_job(tmp_path, tw):
         {"command": "analyze"}]}})["edit"]["analysis"][0]
     assert report["silence_ratio"] == 0.5
     assert tw.get_document(job["document"]["id"])["duration"] == 2.0  # analyze changes nothing
+    doc = job["document"]["id"]
+    first_export = tw.submit({"document": {"id": doc}, "output": {"format": "wav", "if_modified": True}})
+    tw.submit({"document": {"id": doc}, "edit": {"max_duration": 0, "commands": [{"command": "analyze"}]}})
+    again = tw.submit({"document": {"id": doc}, "output": {"format": "wav", "if_modified": True}})
+    assert (first_export["output"]["state"], again["output"]["state"]) == ("completed", "skipped")
 
 
 def _cue_wav(path, audio, rate, markers):
@@ -244,7 +268,7 @@ def test_wav_markers_are_imported_and_exported(tmp_path, tw):
 
 
 TAG_FORMATS = [("wav", {"bit_depth": 16}), ("flac", {}), ("ogg", {}), ("mp3", {}), ("aac", {}), ("wv", {}),
-               ("aiff", {}), ("mp2", {}), ("wma", {})]
+               ("aiff", {}), ("aifc", {}), ("mp2", {}), ("wma", {})]
 
 
 @needs_ffprobe
@@ -329,3 +353,10 @@ def test_a_version_1_store_gains_the_state_column(tmp_path):
     columns = [row[1] for row in store.connection().execute("PRAGMA table_info(history)")]
     assert "state" in columns
     assert store.connection().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+
+
+def test_the_python_api_writes_tags_and_markers_and_lets_analyze_pass(tmp_path):
+    done = twistedwave.render_to(tmp_path / "a.wav", [
+        {"command": "analyze"}, {"command": "metadata", "title": "T"},
+        {"command": "add-marker", "position": 10, "name": "m"}], ramp(), RATE)
+    assert done.frames == 1_000 and read_tags(done.path) == {"title": "T"} and read_markers(done.path) == [[10, "m"]]

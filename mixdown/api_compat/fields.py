@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import math
 import reprlib
+import warnings
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mixdown.errors import InvalidInputError
+from mixdown.frames import MAX_FRAMES, whole_frames
+
+__all__ = ["MAX_FRAMES", "whole_frames"]  # re-exported: the adapters' one conversion of times to frames
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0)]
 Positive = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0.0)]
 
-#: The largest frame position or length a platform value may turn into: 2**53, the last whole number a
-#: float holds exactly (about 6,400 years at 44.1 kHz). Render lengths are bounded far lower by
-#: :data:`DEFAULT_MAX_DURATION_S`.
-MAX_FRAMES = 2**53
 #: The longest render (or edited document) a request may ask for unless the caller allows more, in
 #: seconds: 24 hours. Larger requests are refused before any audio is made.
 DEFAULT_MAX_DURATION_S = 24 * 3600.0
@@ -42,19 +42,6 @@ _repr.maxlevel = 2
 def shown(value: Any) -> str:
     """``repr(value)`` shortened for an error message (a 100 kB string is shown by its first characters)."""
     return _repr.repr(value)
-
-
-def whole_frames(exact: float, field: str, given: Any = None) -> int:
-    """``exact`` (a time already multiplied out to frames) rounded half up to a whole number of frames.
-
-    Raises :class:`InvalidInputError` naming ``field`` (and repeating ``given``, the value as the request
-    gave it) when the product is not finite or beyond :data:`MAX_FRAMES` either way.
-    """
-    if not math.isfinite(exact) or abs(exact) > MAX_FRAMES:
-        value = shown(exact if given is None else given)
-        raise InvalidInputError(f"{value} is beyond the longest timeline mixdown can address "
-                                f"(2**53 samples)", field=field)
-    return math.floor(exact + 0.5)
 
 
 def check_duration(frames: int, sample_rate: int, max_duration: float | None, field: str) -> None:
@@ -188,3 +175,13 @@ def unknown_fields(value: Any, location: tuple[str | int, ...] = ()) -> list[tup
 def unknown_field_warnings(paths: list[str]) -> list[dict[str, str]]:
     """The ``warnings`` of a reply: one ``{"field", "message"}`` per unknown field path."""
     return [{"field": path, "message": "unknown field, kept but not used"} for path in paths]
+
+
+class UnknownFieldWarning(UserWarning):
+    """A platform body carried a field its platform does not define (kept, not used): likely a typo."""
+
+
+def warn_unknown(paths: list[str] | tuple[str, ...], body: str) -> None:
+    """Python's warning for each unknown field, for API calls whose return value has no ``warnings``."""
+    for path in paths:
+        warnings.warn(UnknownFieldWarning(f"{body}: unknown field {path!r}, kept but not used"), stacklevel=3)

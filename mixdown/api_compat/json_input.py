@@ -82,8 +82,11 @@ def load_json(path: str | Path, field: str | None = None) -> Any:
     folder or a FIFO is an :class:`InvalidInputError` naming ``field``."""
     path = Path(path)
     try:
+        if not path.exists():
+            raise InvalidInputError(f"cannot read {str(path)[:200]!r}: no such file", field=field)
         if not path.is_file():
-            raise InvalidInputError(f"no such file: {str(path)!r}", field=field)
+            kind = "a folder" if path.is_dir() else "a FIFO, socket or device"
+            raise InvalidInputError(f"cannot read {str(path)[:200]!r}: it is {kind}, not a file", field=field)
         data = path.read_bytes()
     except (OSError, ValueError) as error:
         if isinstance(error, InvalidInputError):

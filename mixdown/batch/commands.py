@@ -13,10 +13,10 @@ from mixdown.progress import progress_for
 def _table(summary: Summary) -> str:
     data = summary.as_dict()
     rows = [("jobs", data["total"]), ("rendered", data["ok"]), ("failed", data["failed"]),
-            ("skipped (resume)", data["skipped"]), ("remaining", data["remaining"]),
+            ("skipped (resume)", data["skipped"]), ("cancelled", data["cancelled"]), ("remaining", data["remaining"]),
             ("audio rendered", f"{data['audio_seconds'] / 3600:.3f} h"),
             ("wall time", f"{data['wall_seconds']:.1f} s"),
-            ("speed", f"{data['x_realtime']}x realtime"),
+            ("speed", "-" if data["x_realtime"] is None else f"{data['x_realtime']}x realtime"),
             ("executor", f"{data['executor']}, {data['workers']} workers")]
     width = max(len(name) for name, _ in rows)
     lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
@@ -41,9 +41,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     batch = commands.add_parser("batch", help="render a manifest of jobs on all cores or a Dask cluster")
-    batch.add_argument("manifest", help="JSONL file (one job per line) or folder of JSON job files")
-    batch.add_argument("--out", required=True, help="output folder (results.jsonl goes there too)")
-    batch.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
-    batch.add_argument("--scheduler", help="submit to a Dask distributed scheduler, tcp://HOST:PORT")
+    batch.add_argument("manifest", metavar="MANIFEST", help="JSONL file (one job per line) or folder of JSON job files")
+    batch.add_argument("--out", metavar="DIR", required=True, help="output folder (results.jsonl goes there too)")
+    batch.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: one per core)")
+    batch.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="submit to a Dask distributed scheduler, tcp://HOST:PORT")
     batch.add_argument("--resume", action="store_true", help="skip jobs already rendered with a matching hash")
     batch.set_defaults(run=cmd_batch)

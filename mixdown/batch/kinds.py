@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from mixdown.api_compat.json_input import load_json
 from mixdown.api_compat.sources import SourceCache
 from mixdown.engine import MaterialCache
 from mixdown.errors import MixdownError
@@ -97,23 +98,51 @@ RUNNERS: dict[str, Callable[[dict, Path, Path], tuple[dict, float, Path]]] = {
 }
 
 
-def default_output(index: int, body: dict) -> str:
-    """``00042-twoshot.wav``: the job's index and kind, with the extension its format implies."""
+def _twoshot_format(body: dict, base: Path) -> str | None:
+    """The format a TwoShot job asks for: its ``format`` option, its render body, or the render body of
+    the document (inline or in ``project_file``)."""
+    document = body.get("project")
+    if document is None and isinstance(body.get("project_file"), str):
+        try:
+            document = load_json(_resolve(base, body["project_file"]))
+        except MixdownError:
+            document = None
+    for holder in (body, body.get("render"), document.get("render") if isinstance(document, dict) else None):
+        if isinstance(holder, dict) and isinstance(holder.get("format"), str):
+            return holder["format"]
+    return None
+
+
+def _extension(fmt: str) -> str:
+    from mixdown.formats.table import EXTENSIONS, FORMATS
+
+    name = EXTENSIONS.get(fmt.lower(), fmt.lower())
+    if name in FORMATS:
+        return FORMATS[name].extension
+    return fmt if fmt.isalnum() else "wav"
+
+
+def default_output(index: int, body: dict, base: Path = Path()) -> str:
+    """``00042-twoshot.mp3``: the job's index and kind, with the extension its format implies."""
     kind = body["kind"]
-    if kind == "songclip" and isinstance(body.get("spec"), list):
+    if kind == "twistedwave" or (kind == "songclip" and isinstance(body.get("spec"), list)):
         return f"{index:05d}-{kind}"
-    fmt = body.get("format") or (body.get("render") or {}).get("format")
-    if kind == "songclip" and not fmt:
-        fmt = "mp3"
-    if kind == "twistedwave":
-        return f"{index:05d}-{kind}"
-    return f"{index:05d}-{kind}.{fmt or 'wav'}"
+    if kind == "songclip":
+        fmt = body.get("format") if isinstance(body.get("format"), str) else "mp3"
+    else:
+        fmt = _twoshot_format(body, base)
+    return f"{index:05d}-{kind}.{_extension(fmt or 'wav')}"
+
+
+def output_name(index: int, body: dict, base: Path = Path()) -> str:
+    """Where in the output folder a job writes: its ``output``, else :func:`default_output`."""
+    return body["output"] if isinstance(body.get("output"), str) else default_output(index, body, base)
 
 
 def run_job(index: int, body: dict, base: str, out_dir: str) -> dict:
     """Run one job; the result record says what was written, its hash and timings, or the error."""
     started = time.perf_counter()
-    target = Path(out_dir) / body.get("output", default_output(index, body))
+    target = Path(out_dir) / output_name(index, body, Path(base))
     record = {"index": index, "id": body.get("id"), "kind": body["kind"], "output": str(target)}
     try:
         reply, audio_seconds, written = RUNNERS[body["kind"]](body, Path(base), target)

@@ -13,12 +13,14 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from mixdown.batch.kinds import output_digest, run_job, warm_up
 from mixdown.batch.manifest import Job
@@ -37,6 +39,7 @@ class Summary:
     ok: int = 0
     failed: int = 0
     skipped: int = 0
+    cancelled: int = 0
     audio_seconds: float = 0.0
     job_seconds: float = 0.0
     wall_seconds: float = 0.0
@@ -52,15 +55,16 @@ class Summary:
     def as_dict(self) -> dict:
         return {
             "total": self.total, "ok": self.ok, "failed": self.failed, "skipped": self.skipped,
-            "remaining": self.total - self.done - self.skipped, "interrupted": self.interrupted,
+            "cancelled": self.cancelled, "remaining": self.total - self.done - self.skipped,
+            "interrupted": self.interrupted,
             "audio_seconds": round(self.audio_seconds, 3), "wall_seconds": round(self.wall_seconds, 3),
-            "x_realtime": round(self.audio_seconds / self.wall_seconds, 1) if self.wall_seconds else None,
+            "x_realtime": round(self.audio_seconds / self.wall_seconds, 1) if self.ok and self.wall_seconds else None,
             "workers": self.workers, "executor": self.executor, "failures": self.failures,
         }
 
 
 def previous_results(out_dir: Path) -> dict[int, dict]:
-    """The last recorded result of each job index (a torn last line from a kill is ignored)."""
+    """The last recorded result of each job index (a torn line from a kill, and run headers, are skipped)."""
     path = out_dir / RESULTS
     latest: dict[int, dict] = {}
     if path.is_file():
@@ -69,7 +73,8 @@ def previous_results(out_dir: Path) -> dict[int, dict]:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            latest[record["index"]] = record
+            if isinstance(record, dict) and isinstance(record.get("index"), int):  # not a run header
+                latest[record["index"]] = record
     return latest
 
 
@@ -83,9 +88,30 @@ def already_done(job: Job, record: dict | None) -> bool:
 Progress = Callable[[Summary], None]
 
 
+def _worker_start() -> None:
+    """A local worker leaves Ctrl-C to the batch process, which records what finished and cancels the rest."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up()
+
+
 def _local_executor(workers: int) -> Executor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=warm_up)
+                               initializer=_worker_start)
+
+
+def _open_results(path: Path, header: dict) -> TextIO:
+    """``results.jsonl`` opened to append (earlier runs are history), a torn last line ended first so the
+    next record is not glued to it, and this run's header written."""
+    try:
+        torn = path.is_file() and path.stat().st_size and path.read_bytes()[-1:] != b"\n"
+    except OSError:
+        torn = False
+    handle = path.open("a", encoding="utf-8")
+    if torn:
+        handle.write("\n")
+    handle.write(json.dumps({"run": header}) + "\n")
+    handle.flush()
+    return handle
 
 
 def _dask_executor(address: str, stack: ExitStack) -> tuple[Executor, int]:
@@ -116,7 +142,13 @@ def run_batch(
     local pool of ``workers`` processes or a client of the Dask ``scheduler``.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if workers is not None and workers < 1:
+        raise InvalidInputError(f"must be at least 1, got {workers}", field="--workers")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as error:
+        reason = "it is a file, not a folder" if out_dir.exists() else (getattr(error, "strerror", None) or error)
+        raise InvalidInputError(f"cannot use {str(out_dir)!r} as the output folder: {reason}", field="--out") from None
     results_path = out_dir / RESULTS
     previous = previous_results(out_dir) if resume else {}
     if resume:
@@ -135,28 +167,53 @@ def run_batch(
             summary.workers = workers or os.cpu_count() or 1
             executor = stack.enter_context(_local_executor(summary.workers))
             summary.executor = "local processes"
-        results = stack.enter_context(results_path.open("a" if resume else "w", encoding="utf-8"))
+        results = stack.enter_context(_open_results(results_path, {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "resume": resume, "jobs": len(jobs),
+            "skipped": summary.skipped}))
+
+        def record(entry: dict) -> None:
+            results.write(json.dumps(entry) + "\n")
+            results.flush()
+            _count(summary, entry)
+            summary.wall_seconds = time.perf_counter() - started
+
         futures: dict[Future, Job] = {
             executor.submit(run_job, job.index, job.body, str(job.base), str(out_dir)): job for job in todo
         }
+        recorded: set[Future] = set()
         try:
             for future in as_completed(futures):
-                job = futures[future]
-                record = _collect(future, job)
-                results.write(json.dumps(record) + "\n")
-                results.flush()
-                _count(summary, record)
-                summary.wall_seconds = time.perf_counter() - started
+                record(_collect(future, futures[future]))
+                recorded.add(future)
                 if progress:
                     progress(summary)
         except KeyboardInterrupt:
             summary.interrupted = True
-            for future in futures:
-                future.cancel()
-            if isinstance(executor, ProcessPoolExecutor):
-                executor.shutdown(wait=True, cancel_futures=True)
+            _interrupted(executor, futures, recorded, record, out_dir)
     summary.wall_seconds = time.perf_counter() - started
     return summary
+
+
+def _interrupted(executor: Executor, futures: dict[Future, Job], recorded: set[Future],
+                 record: Callable[[dict], None], out_dir: Path) -> None:
+    """After Ctrl-C: record every job that finished (its output is in place), stop the local workers, and
+    record the jobs they were running as cancelled (their temporary files removed)."""
+    for future in futures:
+        future.cancel()
+    finished = [f for f in futures if f.done() and not f.cancelled() and f not in recorded]
+    running = [f for f in futures if not f.done()]
+    for future in finished:
+        record(_collect(future, futures[future]))
+    if isinstance(executor, ProcessPoolExecutor):
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+        _remove_stale_temporaries(out_dir)
+    for future in running:
+        job = futures[future]
+        record({"index": job.index, "id": job.body.get("id"), "kind": job.kind, "status": "cancelled",
+                "error": {"type": "Cancelled", "message": "interrupted (Ctrl-C) before it finished"},
+                "job_sha256": job_digest(job)})
 
 
 def _remove_stale_temporaries(out_dir: Path) -> None:
@@ -181,6 +238,8 @@ def _count(summary: Summary, record: dict) -> None:
     if record["status"] == "ok":
         summary.ok += 1
         summary.audio_seconds += record.get("audio_seconds", 0.0)
+    elif record["status"] == "cancelled":
+        summary.cancelled += 1
     else:
         summary.failed += 1
         summary.failures.append({"index": record["index"], "id": record.get("id"), "error": record.get("error")})

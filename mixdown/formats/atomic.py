@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import stat
 import sys
@@ -145,13 +146,12 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     """
     where = check_output(target)
     suffix = where.suffix if suffix is None else suffix
-    if where.kind == "file":
-        temp = _temp_in(where.path.parent, where.path.name, suffix)
-        mode = _new_mode(where.path)
-    else:
-        temp = _temp_in(None, "mixdown-stream", suffix)
-        mode = None
+    mode = _new_mode(where.path) if where.kind == "file" else None
+    temp: Path | None = None
     try:
+        with _signals_held():
+            temp = _temp_in(where.path.parent if mode is not None else None,
+                            where.path.name if mode is not None else "mixdown-stream", suffix)
         yield temp
         if mode is None:
             _stream(temp, where)
@@ -164,8 +164,24 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
             raise
         raise _fail(f"cannot write {where.name!r}: {error.strerror}") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        if temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while a temporary file is created and its name kept, so that a signal
+    handler raising there cannot orphan it; a held signal is delivered right after."""
+    try:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _sync(path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from mixdown.console import emit
 from mixdown.errors import InvalidInputError
+from mixdown.formats.atomic import check_output
 from mixdown.formats.export import export_file
 from mixdown.formats.probe import probe
 from mixdown.formats.spec import format_for_extension, parse_output
@@ -53,10 +54,12 @@ def _output_object(spec_text: str | None, output: str | None) -> dict[str, Any]:
 
 def run_export(args: argparse.Namespace) -> int:
     spec = parse_output(_output_object(args.spec, args.output))
+    if args.output is not None and not Path(args.output).is_dir():
+        check_output(args.output)
     with progress_for(args, "export", unit="frames") as progress:
         result = export_file(args.input, spec, args.output, progress=progress)
     reply = {
-        "output": str(result.path), "format": result.format, "options": result.options,
+        "path": str(args.input), "output": str(result.path), "format": result.format, "options": result.options,
         "sample_rate": result.sample_rate, "channels": result.channels, "frames": result.frames,
         "duration": result.frames / result.sample_rate,
     }
@@ -74,13 +77,15 @@ def run_info(args: argparse.Namespace) -> int:
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``export`` and ``info`` on the ``mixdown`` command's subparsers (each sets ``run``)."""
     exporter = subparsers.add_parser("export", help="write audio in a TwistedWave output format")
-    exporter.add_argument("input", help="audio file to read")
-    exporter.add_argument("-o", "--output", help="file or folder to write (default: the spec's exported_filename)")
-    exporter.add_argument("--spec", help='TwistedWave output object as JSON, e.g. \'{"bit_rate": 192}\'')
+    exporter.add_argument("input", metavar="IN", help="audio file to read")
+    exporter.add_argument("-o", "--output", metavar="OUT",
+                          help="file or folder to write (default: the spec's exported_filename)")
+    exporter.add_argument("--spec", metavar="JSON",
+                          help='TwistedWave output object as JSON, e.g. \'{"bit_rate": 192}\'')
     exporter.add_argument("--json", action="store_true", help="print the result as JSON")
     exporter.set_defaults(run=run_export)
 
     info = subparsers.add_parser("info", help="format, codec, rate, channels and frames of an audio file")
-    info.add_argument("file", help="audio file")
+    info.add_argument("file", metavar="FILE", help="audio file")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(run=run_info)

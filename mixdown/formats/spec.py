@@ -26,6 +26,7 @@ from mixdown.formats.table import (
     FormatSpec,
     Option,
 )
+from mixdown.frames import check_addressable, whole_frames
 
 
 def _json(value: Any) -> str:
@@ -104,7 +105,7 @@ def _position(sample: int | None, seconds: float | None, name: str, rate: int, d
     if sample is not None:
         return sample, f"{name}_sample"
     if seconds is not None:
-        return math.floor(seconds * rate + 0.5), name
+        return whole_frames(seconds * rate, name, seconds), name
     return default, f"{name}_sample"
 
 
@@ -248,11 +249,13 @@ def _range_values(given: Mapping[str, Any]) -> dict[str, Any]:
             value = _typed(given[seconds], (int, float), seconds)
             if value < 0:
                 raise InvalidInputError(f"must be at least 0 seconds, got {value}", field=seconds)
+            check_addressable(value, seconds, seconds=True)
             values[seconds] = float(value)
         if samples in given:
             value = _typed(given[samples], (int,), samples)
             if value < 0:
                 raise InvalidInputError(f"must be at least 0, got {value}", field=samples)
+            check_addressable(value, samples, seconds=False)
             values[samples] = value
     if "begin_sample" in values and "end_sample" in values and values["end_sample"] <= values["begin_sample"]:
         raise InvalidInputError(
@@ -263,9 +266,15 @@ def _range_values(given: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+#: Longest file name (bytes) the file systems mixdown writes to accept.
+NAME_MAX = 255
+
+
 def _filename(value: str) -> str:
-    if not value or value in (".", "..") or "/" in value or "\\" in value or "\0" in value:
-        raise InvalidInputError(f"must be a plain file name, got {value!r}", field="exported_filename")
+    if (not value or value in (".", "..") or "/" in value or "\\" in value or "\0" in value
+            or len(value.encode(errors="surrogatepass")) > NAME_MAX):
+        raise InvalidInputError(f"must be a plain file name of at most {NAME_MAX} bytes, got {value[:60]!r}",
+                                field="exported_filename")
     return value
 
 

@@ -46,13 +46,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="serve the TwoShot, TwistedWave and Songclip APIs on this machine")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
-    serve.add_argument("--home", help="state folder: projects, library, renders, jobs (default: $MIXDOWN_HOME)")
-    serve.add_argument("--keys", help="file of API keys, one a line (default: none, open, loopback only)")
-    serve.add_argument("--workers", type=_positive, help="render processes (default: one per core)")
-    serve.add_argument("--scheduler", help="render on a Dask distributed cluster, tcp://HOST:PORT")
-    serve.add_argument("--webhook", help="URL TwistedWave notifications are POSTed to")
+    serve.add_argument("--host", metavar="HOST", default="127.0.0.1",
+                       help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, metavar="PORT", help="port (default: %(default)s)")
+    serve.add_argument("--home", metavar="DIR",
+                       help="state folder: projects, library, renders, jobs (default: $MIXDOWN_HOME)")
+    serve.add_argument("--keys", metavar="FILE",
+                       help="file of API keys, one a line (default: none, open, loopback only)")
+    serve.add_argument("--workers", type=_positive, metavar="N", help="render processes (default: one per core)")
+    serve.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="render on a Dask distributed cluster, tcp://HOST:PORT")
+    serve.add_argument("--webhook", metavar="URL", help="URL TwistedWave notifications are POSTed to")
     serve.add_argument("--allow-root", action="append", default=[], metavar="DIR",
                        help="a folder TwistedWave job urls may read from and write to (besides --home); repeatable")
     serve.add_argument("--allow-private-http", action="store_true",
@@ -61,5 +64,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        help="largest upload, MiB (default: %(default)s)")
     serve.add_argument("--queue", type=_positive, default=1024, metavar="N",
                        help="most renders waiting or running at once; more are answered 429 (default: %(default)s)")
-    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                       help="server log detail (default: %(default)s)")
     serve.set_defaults(run=cmd_serve)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
@@ -31,6 +31,9 @@ class WorkQueue:
         else:
             self.executor, self.workers = _local_executor(workers), workers
         self.max_pending = max_pending
+        # Results are recorded on a thread of their own: a done-callback runs on the executor's manager
+        # thread, which also feeds the workers, and must hand off at once.
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix="mixdown-record")
         self._slots = threading.BoundedSemaphore(max_pending)
         self._pending = 0
         self._lock = threading.Lock()
@@ -62,8 +65,11 @@ class WorkQueue:
 
     def _finished(self, future: Future, done: Callable[[dict], None] | None) -> None:
         self._release()
-        if done is None:
-            return
+        if done is not None:
+            self._recorder.submit(self._record, future, done)
+
+    @staticmethod
+    def _record(future: Future, done: Callable[[dict], None]) -> None:
         try:
             result = future.result()
         except BaseException as error:  # the worker died (killed, out of memory): the work failed, not lost
@@ -84,6 +90,7 @@ class WorkQueue:
     def close(self) -> None:
         """Stop at once: queued work is dropped and running work stopped; the state store still says
         ``processing`` for it, and the next start resumes it."""
+        self._recorder.shutdown(wait=False, cancel_futures=True)
         if isinstance(self.executor, ProcessPoolExecutor):
             processes = list((getattr(self.executor, "_processes", None) or {}).values())
             self.executor.shutdown(wait=False, cancel_futures=True)

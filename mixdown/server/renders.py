@@ -18,7 +18,6 @@ from typing import Any
 
 from mixdown.api_compat.twoshot.errors import TwoShotError
 from mixdown.api_compat.twoshot.service import parse_document
-from mixdown.formats import probe
 from mixdown.formats.table import EXTENSIONS, FORMATS
 from mixdown.server.state import State, now_stamp
 from mixdown.server.work import read_progress, render_project
@@ -109,7 +108,7 @@ class Renders:
         if result.get("ok"):
             with self._lock:
                 self._average_s = 0.8 * self._average_s + 0.2 * (time.monotonic() - began)
-            summary = probe(output)
+            summary = result["summary"]
             reply = result["reply"]
             details = {key: reply[key] for key in ("format", "quality", "sampleRate", "frames", "duration", "clips")}
             with self.state.transaction() as conn:

@@ -7,6 +7,7 @@ engine's curves (equal-power by default). A list of specs is cut from one decode
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -18,14 +19,19 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields
+from mixdown.api_compat.fields import problems as validation_problems
+from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields, warn_unknown, whole_frames
 from mixdown.api_compat.songclip.models import ClipSpec
 from mixdown.api_compat.songclip.presets import PRESETS, Preset
 from mixdown.engine import Fade, apply_fades, resample
 from mixdown.engine.audio import as_audio, check_sample_rate
-from mixdown.errors import MixdownError
-from mixdown.formats import atomic_path, read
+from mixdown.engine.resample import resample_blocks, resampled_length
+from mixdown.errors import InvalidInputError, MixdownError
+from mixdown.formats import atomic_path
+from mixdown.formats.atomic import STDIO
 from mixdown.formats.export import encode
+from mixdown.formats.naming import resolve_output
+from mixdown.formats.stream import AudioFile, frames_of
 
 
 class SongclipFailError(MixdownError):
@@ -77,8 +83,8 @@ def parse_specs(document: object) -> tuple[list[ClipSpec | None], dict[str, str]
             specs.append(ClipSpec.model_validate(item))
         except ValidationError as failure:
             specs.append(None)
-            for issue in failure.errors(include_url=False):
-                problems.setdefault(_path(issue["loc"], prefix) or prefix or "spec", issue["msg"])
+            for location, message in validation_problems(failure, item):
+                problems.setdefault(_path(location, prefix) or prefix or "spec", message)
     return specs, problems, many
 
 
@@ -94,13 +100,21 @@ class Limits:
     max_length: float | None = None
 
 
-def to_frames(milliseconds: float, rate: int) -> int:
-    return math.floor(milliseconds * rate / 1000 + 0.5)
+def to_frames(milliseconds: float, rate: int, field: str = "end") -> int:
+    """Milliseconds at ``rate``, rounded half up (refused, naming ``field``, past any timeline)."""
+    return whole_frames(milliseconds * rate / 1000, field, milliseconds)
 
 
 def check_spec(spec: ClipSpec, song_frames: int, rate: int, limits: Limits, prefix: str = "") -> dict[str, str]:
     """Field messages for a spec that cannot be cut from this song (empty when it can)."""
     problems: dict[str, str] = {}
+    for name in ("start", "end", "fadeIn", "fadeOut"):
+        try:
+            to_frames(getattr(spec, name), rate, name)
+        except InvalidInputError as refusal:
+            problems[f"{prefix}{name}"] = refusal.message
+    if problems:
+        return problems
     first, last = to_frames(spec.start, rate), to_frames(spec.end, rate)
     length = (spec.end - spec.start) / 1000
     if spec.end <= spec.start or last <= first:
@@ -147,51 +161,106 @@ def song_tags(path: Path) -> dict[str, str | None]:
     return {"artist": tags.get("artist"), "title": tags.get("title") or path.stem}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Song:
-    audio: np.ndarray
+    """The song at the clips' rate: its length, and the audio of ``[offset, offset + audio.shape[1])``.
+
+    A song given as an array is held whole. A song file is only opened: :meth:`load` decodes the span the
+    clips use (reading forward through the resampler when the rate changes), so a clip from a 10-hour file
+    costs the memory of the clip.
+    """
+
     rate: int
+    frames: int
+    channels: int
     path: Path
     artist: str | None
     title: str
+    audio: np.ndarray
+    offset: int = 0
+    file_rate: int | None = None
+    mono: bool = False
+
+    def load(self, first: int, last: int) -> None:
+        """Hold ``[first, last)`` (frames at :attr:`rate`) of a song file."""
+        if self.file_rate is None:
+            return
+        try:
+            with AudioFile(self.path) as reader:
+                if self.rate == self.file_rate:
+                    reader.seek(first)
+                    audio = reader.read(last - first)
+                    if self.mono:
+                        audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
+                else:
+                    blocks = reader.blocks()
+                    if self.mono:
+                        blocks = (np.ascontiguousarray(b.mean(axis=0, keepdims=True)) for b in blocks)
+                    resampled = resample_blocks(blocks, self.file_rate, self.rate, self.channels)
+                    pieces = list(frames_of(resampled, first, last - first))
+                    audio = np.concatenate(pieces, axis=1) if pieces else np.empty((self.channels, 0), np.float32)
+        except MixdownError as failure:
+            raise SongclipFailError({"song": failure.message}) from None
+        self.audio, self.offset = audio, first
 
 
 #: A song given from Python: a file, or float audio ``(channels, frames)`` with its rate.
 SongSource = str | Path | tuple[np.ndarray, int]
 
 
-def _decoded(song: SongSource) -> tuple[np.ndarray, int, Path | None]:
+def load_song(song: SongSource, preset: Preset | None, artist: str | None, title: str | None,
+              sample_rate: int | None = None) -> Song:
+    """The song (a file only opened, see :class:`Song`), downmixed and resampled as the preset (or
+    ``sample_rate``) asks."""
+    mono = bool(preset and preset.channels == 1)
+    wanted = (preset.sample_rate if preset else None) or sample_rate
     if isinstance(song, tuple):
         if len(song) != 2:
             raise SongclipFailError({"song": "expected (audio, sample_rate)"})
         try:
-            return as_audio(song[0], field="song"), check_sample_rate(song[1], field="song"), None
+            audio, rate = as_audio(song[0], field="song"), check_sample_rate(song[1], field="song")
         except MixdownError as failure:
             raise SongclipFailError({"song": failure.message}) from None
+        if mono and audio.shape[0] > 1:
+            audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
+        if wanted and wanted != rate:
+            audio, rate = resample(audio, rate, wanted), wanted
+        return Song(rate, audio.shape[1], audio.shape[0], Path("song"), artist, title or "song", audio)
     path = Path(song)
     try:
-        audio, rate = read(path)
+        with AudioFile(path) as reader:
+            file_rate, channels, file_frames = reader.sample_rate, reader.channels, reader.frames
     except MixdownError as failure:
         raise SongclipFailError({"song": failure.message}) from None
-    return audio, rate, path
+    rate = wanted or file_rate
+    channels = 1 if mono else channels
+    frames = file_frames if rate == file_rate else resampled_length(file_frames, file_rate, rate)
+    tags = song_tags(path)
+    return Song(rate, frames, channels, path, artist or tags["artist"], title or tags["title"],
+                np.empty((channels, 0), dtype=np.float32), file_rate=file_rate, mono=mono and channels == 1)
 
 
-def load_song(song: SongSource, preset: Preset | None, artist: str | None, title: str | None,
-              sample_rate: int | None = None) -> Song:
-    """The song decoded (or taken as given), downmixed and resampled as the preset (or ``sample_rate``) asks."""
-    audio, rate, path = _decoded(song)
-    if preset and preset.channels == 1 and audio.shape[0] > 1:
-        audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
-    wanted = (preset.sample_rate if preset else None) or sample_rate
-    if wanted and wanted != rate:
-        audio, rate = resample(audio, rate, wanted), wanted
-    tags = song_tags(path) if path is not None else {"artist": None, "title": "song"}
-    return Song(audio, rate, path or Path("song"), artist or tags["artist"], title or tags["title"])
+def load_span(song: Song, specs: list[ClipSpec | None]) -> None:
+    """Decode the part of a song file the specs cut from (they have been checked against it)."""
+    spans = [(to_frames(spec.start, song.rate), to_frames(spec.end, song.rate)) for spec in specs if spec]
+    if spans:
+        song.load(min(first for first, _ in spans), max(last for _, last in spans))
 
 
-def output_spec(fmt: str | None, preset: Preset | None, output: Path) -> dict[str, Any]:
-    """The TwistedWave output object for this clip: the preset's entry for the format, else the format."""
-    name = (fmt or (preset.default_format if preset else None) or output.suffix.lstrip(".") or "mp3").lower()
+def output_spec(fmt: str | None, preset: Preset | None, output: Path | None) -> dict[str, Any]:
+    """The TwistedWave output object for this clip: the preset's entry for the format, else the format.
+
+    The format is ``fmt``, else (one clip) the output name's extension, else the preset's default, else mp3:
+    a ``.wav`` name never receives MP3 data.
+    """
+    fallback = preset.default_format if preset else "mp3"
+    if output is None:
+        name = (fmt or fallback).lower()
+    else:
+        try:
+            name = resolve_output(output, fmt, fallback)[1]
+        except MixdownError as failure:
+            raise SongclipFailError({failure.field or "output": failure.message}) from None
     if preset is None:
         return {"format": name}
     if name not in preset.formats:
@@ -201,7 +270,7 @@ def output_spec(fmt: str | None, preset: Preset | None, output: Path) -> dict[st
 
 
 def cut(song: Song, spec: ClipSpec, curve: str) -> np.ndarray:
-    first, last = to_frames(spec.start, song.rate), to_frames(spec.end, song.rate)
+    first, last = to_frames(spec.start, song.rate) - song.offset, to_frames(spec.end, song.rate) - song.offset
     return apply_fades(song.audio[:, first:last], Fade(to_frames(spec.fadeIn, song.rate), curve),
                        Fade(to_frames(spec.fadeOut, song.rate), curve))
 
@@ -221,12 +290,14 @@ def clip_audio(
     preset = _preset(preset_name)
     limits = _limits(preset, min_length, max_length)
     specs, problems, many = parse_specs(document)
+    warn_unknown(unknown_spec_fields(specs, many), "Songclip spec")
     loaded = load_song(song, preset, None, None, sample_rate)
     for index, spec in enumerate(specs):
         if spec is not None:
-            problems |= check_spec(spec, loaded.audio.shape[1], loaded.rate, limits, f"[{index}]." if many else "")
+            problems |= check_spec(spec, loaded.frames, loaded.rate, limits, f"[{index}]." if many else "")
     if problems:
         raise SongclipFailError(problems)
+    load_span(loaded, specs)
     clips = [cut(loaded, spec, curve) for spec in specs]
     return clips if many else clips[0]
 
@@ -271,30 +342,30 @@ def render_clips(
     limits = _limits(preset, min_length, max_length)
     specs, problems, many = parse_specs(document)
     output = Path(output)
-    spec_out = {**output_spec(fmt, preset, output if not many else Path("x")), **(options or {})}
+    spec_out = {**output_spec(fmt, preset, None if many else output), **(options or {})}
     extension = _extension(spec_out["format"])
     song = load_song(song_path, preset, artist, title)
     for index, spec in enumerate(specs):
         if spec is None:
             continue
         prefix = f"[{index}]." if many else ""
-        found = check_spec(spec, song.audio.shape[1], song.rate, limits, prefix)
+        found = check_spec(spec, song.frames, song.rate, limits, prefix)
         problems |= found
         if preset and preset.max_bytes and not found:
             frames = to_frames(spec.end, song.rate) - to_frames(spec.start, song.rate)
-            estimate = estimate_bytes(spec_out, frames, song.rate, song.audio.shape[0])
+            estimate = estimate_bytes(spec_out, frames, song.rate, song.channels)
             if estimate is not None and estimate > preset.max_bytes:
                 problems[f"{prefix}end"] = (f"this clip would encode to about {estimate / 2**20:.0f} MB, over the "
                                             f"{preset.max_bytes / 2**20:.0f} MB upload limit")
     if problems:
         raise SongclipFailError(problems)
+    load_span(song, specs)
     if many:
-        output.mkdir(parents=True, exist_ok=True)
+        _make_folder(output)
         targets = [output / f"clip-{i + 1:03d}.{extension}" for i in range(len(specs))]
     else:
-        targets = [output]
-    clips = [_write(song, spec, spec_out, target, preset, curve, f"[{i}]." if many else "")
-             for i, (spec, target) in enumerate(zip(specs, targets, strict=True))]
+        targets = [Path(resolve_output(output, spec_out["format"], spec_out["format"])[0])]
+    clips = _write_all(song, specs, targets, spec_out, preset, curve, many)
     data: dict[str, Any] = {"songclips": clips} if many else {"songclip": clips[0]}
     return success({**data, "warnings": unknown_field_warnings(unknown_spec_fields(specs, many))})
 
@@ -305,14 +376,46 @@ def _extension(format_name: str) -> str:
     return EXTENSIONS.get(format_name, format_name)
 
 
-def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, preset: Preset | None, curve: str,
-           prefix: str) -> dict:
+def _make_folder(output: Path) -> None:
+    if output.exists() and not output.is_dir():
+        raise SongclipFailError({"output": f"{str(output)!r} is a file; a list of clips needs a folder"})
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as problem:
+        raise SongclipFailError({"output": f"cannot make the folder {str(output)!r}: "
+                                           f"{problem.strerror or problem}"}) from None
+
+
+def _write_all(song: Song, specs: list, targets: list[Path], spec_out: dict, preset: Preset | None, curve: str,
+               many: bool) -> list[dict]:
+    """Encode every clip to a temporary file beside its target, and only when all are encoded and within the
+    preset's limits rename them into place: a failure at any clip leaves every earlier output untouched."""
+    with contextlib.ExitStack() as staged:
+        clips = []
+        for index, (spec, target) in enumerate(zip(specs, targets, strict=True)):
+            temp = staged.enter_context(atomic_path(target))
+            sidecar = target.with_name(target.name + ".json") if preset and preset.metadata else None
+            sidecar_temp = staged.enter_context(atomic_path(sidecar)) if sidecar else None
+            clips.append(_write(song, spec, spec_out, target, temp, preset, curve, f"[{index}]." if many else ""))
+            if sidecar and sidecar_temp:
+                sidecar_temp.write_text(json.dumps({
+                    "title": song.title, "description": "", "tags": spec.tags, "mediaType": "audio",
+                    "size": clips[-1]["size"]}, indent=2) + "\n", encoding="utf-8")
+                clips[-1]["metadataUrl"] = _url(sidecar)
+    return clips
+
+
+def _url(path: Path) -> str | None:
+    return None if str(path) == STDIO else path.resolve().as_uri()
+
+
+def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, temp: Path, preset: Preset | None,
+           curve: str, prefix: str) -> dict:
     audio = cut(song, spec, curve)
     frames = audio.shape[1]
-    encode(target, audio, song.rate, spec_out)
-    size = target.stat().st_size
+    encode(temp, audio, song.rate, spec_out)
+    size = temp.stat().st_size
     if preset and preset.max_bytes and size > preset.max_bytes:
-        target.unlink()
         raise SongclipFailError({f"{prefix}end": f"the clip encoded to {size / 2**20:.1f} MB, over the "
                                             f"{preset.max_bytes / 2**20:.0f} MB upload limit"})
     clip = {
@@ -320,7 +423,7 @@ def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, preset: Pre
         "artist": song.artist,
         "title": song.title,
         "duration": round(frames / song.rate, 3),
-        "audioUrl": target.resolve().as_uri(),
+        "audioUrl": _url(target),
         "coverUrl": None,
         "context": spec.context.model_dump(),
         "tags": spec.tags,
@@ -332,10 +435,4 @@ def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, preset: Pre
         "format": spec_out["format"],
         "size": size,
     }
-    if preset and preset.metadata:
-        sidecar = target.with_name(target.name + ".json")
-        with atomic_path(sidecar) as temp:
-            temp.write_text(json.dumps({"title": song.title, "description": "", "tags": spec.tags,
-                                        "mediaType": "audio", "size": size}, indent=2) + "\n", encoding="utf-8")
-        clip["metadataUrl"] = sidecar.resolve().as_uri()
     return clip

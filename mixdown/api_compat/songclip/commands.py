@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
+from mixdown.api_compat.json_input import load_json, parse_json
 from mixdown.api_compat.songclip.clips import SongclipFailError, error, fail, render_clips
 from mixdown.api_compat.songclip.presets import PRESETS
 from mixdown.console import emit, print_json
@@ -14,22 +13,19 @@ from mixdown.progress import progress_for
 
 
 def _load(path: str) -> object:
-    spec = Path(path)
-    if not spec.is_file():
-        raise SongclipFailError({"spec": f"no such file: {path!r}"})
     try:
-        return json.loads(spec.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        raise SongclipFailError({"spec": f"malformed JSON: {problem}"}) from None
+        return load_json(path, "spec")
+    except MixdownError as problem:
+        raise SongclipFailError({"spec": problem.message}) from None
 
 
 def _options(text: str | None) -> dict | None:
     if text is None:
         return None
     try:
-        options = json.loads(text)
-    except json.JSONDecodeError as problem:
-        raise SongclipFailError({"options": f"malformed JSON: {problem}"}) from None
+        options = parse_json(text, "options", name="--options")
+    except MixdownError as problem:
+        raise SongclipFailError({"options": problem.message}) from None
     if not isinstance(options, dict):
         raise SongclipFailError({"options": "expected a JSON object of output options"})
     return options
@@ -65,17 +61,20 @@ def _reply_on_error(args: argparse.Namespace, problem: MixdownError) -> None:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     songclip = commands.add_parser("songclip", help="cut Songclip clips (ms start/end/fades) from a song")
-    songclip.add_argument("spec", help="create event JSON, or a JSON list of them (one decode of the song)")
-    songclip.add_argument("--song", required=True, help="the song to cut from")
-    songclip.add_argument("-o", "--output", required=True, help="file to write; a folder for a list of specs")
-    songclip.add_argument("--format", help="output format (default: the preset's, else the output's extension)")
+    songclip.add_argument("spec", metavar="SPEC.json",
+                          help="create event JSON, or a JSON list of them (one decode of the song)")
+    songclip.add_argument("--song", metavar="FILE", required=True, help="the song to cut from")
+    songclip.add_argument("-o", "--output", metavar="OUT", required=True,
+                          help="file to write; a folder for a list of specs")
+    songclip.add_argument("--format", metavar="FORMAT",
+                          help="output format (default: the preset's, else the output's extension)")
     songclip.add_argument("--preset", choices=list(PRESETS), help="export preset by platform")
     songclip.add_argument("--curve", choices=["equal-power", "linear", "exponential"], default="equal-power",
                           help="fade curve (default: %(default)s)")
-    songclip.add_argument("--min-length", type=float, help="shortest clip allowed, seconds")
-    songclip.add_argument("--max-length", type=float, help="longest clip allowed, seconds")
-    songclip.add_argument("--options", help='output options as JSON, e.g. \'{"bit_rate": 256}\'')
-    songclip.add_argument("--artist", help="artist for the reply (default: the song's tag)")
-    songclip.add_argument("--title", help="title for the reply (default: the song's tag or file name)")
+    songclip.add_argument("--min-length", type=float, metavar="S", help="shortest clip allowed, seconds")
+    songclip.add_argument("--max-length", type=float, metavar="S", help="longest clip allowed, seconds")
+    songclip.add_argument("--options", metavar="JSON", help='output options as JSON, e.g. \'{"bit_rate": 256}\'')
+    songclip.add_argument("--artist", metavar="NAME", help="artist for the reply (default: the song's tag)")
+    songclip.add_argument("--title", metavar="TITLE", help="title for the reply (default: the song's tag or file name)")
     songclip.add_argument("--json", action="store_true", help="print the JSEND reply (or fail/error body)")
     songclip.set_defaults(run=cmd_songclip, on_error=_reply_on_error)

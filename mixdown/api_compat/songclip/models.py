@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr, model_validator
 
-from mixdown.api_compat.fields import PlatformModel
+from mixdown.api_compat.fields import PlatformModel, non_finite
 
 Milliseconds = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0)]
 
@@ -17,6 +17,14 @@ class Context(PlatformModel):
 
     open: ClassVar[bool] = True
     uniqueId: StrictStr = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _echoable(self) -> Context:
+        """The context is echoed in the reply, which is JSON: NaN and infinities cannot be written there."""
+        where = non_finite(self.model_extra or {})
+        if where is not None:
+            raise ValueError(f"{where} is not a finite number (NaN and Infinity are not JSON)")
+        return self
 
 
 class ClipSpec(PlatformModel):

@@ -4,20 +4,20 @@ Each prints a line per object, or with ``--json`` the document's JSON reply. A r
 (with ``--json``, ``{"error": {"message", "param"}}`` on stdout; the ``mixdown`` entry point adds its
 one-line message on stderr); a job that ran and ended ``failed`` or ``cancelled`` prints the job and exits 1.
 Every command takes ``--store DIR`` (default ``$MIXDOWN_HOME/twistedwave``, else
-``~/.local/share/mixdown/twistedwave``); those that run work (``job create``, ``job run``, ``job cancel``,
-``document delete``) take ``--webhook URL`` (default ``$MIXDOWN_TWISTEDWAVE_WEBHOOK``) for the
-notifications it causes.
+``~/.local/share/mixdown/twistedwave``); those that run jobs (``job create``, ``job run``) take
+``--webhook URL`` for the notifications they cause (every command sends to ``$MIXDOWN_TWISTEDWAVE_WEBHOOK``
+when it is set, for the ``document.expired`` any command may find).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from mixdown.api_compat.json_input import load_json, parse_json
 from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.api_compat.twistedwave.notify import Callback
@@ -64,10 +64,15 @@ def _print(args: argparse.Namespace, reply: dict[str, Any]) -> None:
     emit(args, reply, _plain(reply), reply.get("warnings", ()))
 
 
-def _service(args: argparse.Namespace, on_notification: Callback | None = None) -> TwistedWave:
+def _service(args: argparse.Namespace, on_notification: Callback | None = None, *,
+             create: bool = False) -> TwistedWave:
+    """The service on ``--store``; only a command that makes a job (``create``) may make the store."""
     webhook = getattr(args, "webhook", None) or os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK") or None
     store = args.store or default_store()
-    return TwistedWave(store, webhook=webhook, on_notification=on_notification, confinement=_confinement(args, store))
+    service = TwistedWave(store, webhook=webhook, on_notification=on_notification,
+                          confinement=_confinement(args, store), create_store=create)
+    service.notifier.background = False  # this process exits after its reply: see _run_with_progress
+    return service
 
 
 def _confinement(args: argparse.Namespace, store: str | Path) -> Confinement | None:
@@ -90,13 +95,12 @@ def _limit(text: str) -> int:
 
 def _load_job(path: str) -> Any:
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise TwistedWaveError(f"cannot read {path!r}: {error.strerror}", param=None) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise TwistedWaveError(f"{path} is not valid JSON: {error.msg} at line {error.lineno}", param=None) from None
+        if path == "-":
+            stream = getattr(sys.stdin, "buffer", sys.stdin)
+            return parse_json(stream.read(), None, name="the job on stdin")
+        return load_json(path, None)
+    except MixdownError as error:
+        raise TwistedWaveError(error.message, param=None) from None
 
 
 def _run_with_progress(args: argparse.Namespace, job_id: str | None, body: Any = None) -> dict[str, Any]:
@@ -106,12 +110,15 @@ def _run_with_progress(args: argparse.Namespace, job_id: str | None, body: Any =
             if notification.get("type") == "edit.completed":
                 progress.stage("exporting")
 
-        service = _service(args, on_notification=step)
+        service = _service(args, on_notification=step, create=body is not None)
         if body is not None:
             progress.stage("validating")
             job_id = service.create_job(body)["id"]
         progress.stage("running")
-        return service.run_job(job_id)
+        try:
+            return service.run_job(job_id)
+        finally:
+            service.notifier.deliver_detached()
 
 
 def run_job_create(args: argparse.Namespace) -> int:
@@ -174,14 +181,14 @@ def reply_on_error(args: argparse.Namespace, error: MixdownError) -> None:
 
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", help="store folder (default: $MIXDOWN_HOME/twistedwave)")
+    common.add_argument("--store", metavar="DIR", help="store folder (default: $MIXDOWN_HOME/twistedwave)")
     return common
 
 
 def _notifying() -> argparse.ArgumentParser:
     """``--webhook``, for the commands whose work sends notifications."""
     notifying = argparse.ArgumentParser(add_help=False)
-    notifying.add_argument("--webhook", default=os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK"),
+    notifying.add_argument("--webhook", metavar="URL", default=os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK"),
                            help="URL notifications are POSTed to (default: $MIXDOWN_TWISTEDWAVE_WEBHOOK)")
     return notifying
 
@@ -197,51 +204,50 @@ def _confining() -> argparse.ArgumentParser:
 
 
 def _paging(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limit", default=str(DEFAULT_LIMIT), help="1 to 100 (default 10)")
-    parser.add_argument("--starting-after", help="the id after which the page starts")
+    parser.add_argument("--limit", metavar="N", default=str(DEFAULT_LIMIT), help="1 to 100 (default: %(default)s)")
+    parser.add_argument("--starting-after", metavar="ID", help="the id after which the page starts")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``job`` and ``document`` on the ``mixdown`` command's subparsers (each leaf sets ``run`` and
     ``on_error``)."""
     common = _common()
-    working = [common, _notifying()]
 
     job = subparsers.add_parser("job", help="TwistedWave jobs: import, edit offline, export")
     jobs = job.add_subparsers(dest="job_command", required=True, metavar="ACTION")
-    running = [*working, _confining()]
+    running = [common, _notifying(), _confining()]
     create = jobs.add_parser("create", parents=running, help="create a job from JSON and run it to its end")
-    create.add_argument("job", help="the job object as JSON (a file, or - for stdin)")
+    create.add_argument("job", metavar="JOB.json", help="the job object as JSON (a file, or - for stdin)")
     create.set_defaults(run=run_job_create)
     rerun = jobs.add_parser("run", parents=running, help="run a job created elsewhere, or resume an interrupted one")
-    rerun.add_argument("id")
+    rerun.add_argument("id", metavar="ID")
     rerun.set_defaults(run=run_job_run)
     get = jobs.add_parser("get", parents=[common], help="print a job")
-    get.add_argument("id")
+    get.add_argument("id", metavar="ID")
     get.set_defaults(run=run_job_get)
     listing = jobs.add_parser("list", parents=[common], help="list jobs, newest first")
     _paging(listing)
-    listing.add_argument("--document", help="only the jobs of this document")
+    listing.add_argument("--document", metavar="DOC_ID", help="only the jobs of this document")
     listing.set_defaults(run=run_job_list)
-    cancel = jobs.add_parser("cancel", parents=working, help="cancel an active job")
-    cancel.add_argument("id")
+    cancel = jobs.add_parser("cancel", parents=[common], help="cancel an active job")
+    cancel.add_argument("id", metavar="ID")
     cancel.set_defaults(run=run_job_cancel)
     download = jobs.add_parser("download", parents=[common], help="copy a job's kept output to a file")
-    download.add_argument("id")
-    download.add_argument("-o", "--output", required=True, help="file (or folder) to write")
+    download.add_argument("id", metavar="ID")
+    download.add_argument("-o", "--output", metavar="FILE", required=True, help="file (or folder) to write")
     download.set_defaults(run=run_job_download)
 
     document = subparsers.add_parser("document", help="TwistedWave documents: get, list, delete")
     documents = document.add_subparsers(dest="document_command", required=True, metavar="ACTION")
     get = documents.add_parser("get", parents=[common], help="print a document")
-    get.add_argument("id")
+    get.add_argument("id", metavar="ID")
     get.set_defaults(run=run_document_get)
     listing = documents.add_parser("list", parents=[common], help="list documents, newest first")
     _paging(listing)
     listing.add_argument("--include-deleted", action="store_true", help="list deleted documents too")
     listing.set_defaults(run=run_document_list)
-    delete = documents.add_parser("delete", parents=working, help="delete a document and its audio")
-    delete.add_argument("id")
+    delete = documents.add_parser("delete", parents=[common], help="delete a document and its audio")
+    delete.add_argument("id", metavar="ID")
     delete.set_defaults(run=run_document_delete)
 
     for parsers in (jobs, documents):

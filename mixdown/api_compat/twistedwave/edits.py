@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -52,29 +52,42 @@ STATE_ONLY = frozenset(("add-marker", "clear-markers", "select-all", "select-non
 @dataclass
 class EditorState:
     """What the editor holds besides the audio: cursor and selection (frames), the clipboard (float32
-    audio at ``clipboard_rate``; ``clipboard_file`` names it in the store once saved), the noise profile
-    ``learn-noise`` took, and the tags ``metadata`` set."""
+    audio at ``clipboard_rate``), the noise profile ``learn-noise`` took, and the tags ``metadata`` set.
+    ``clipboard_file`` and ``profile_file`` name the store's copies of the clipboard and of the profile's
+    ``(2, bins)`` mean and spread once saved (None for one a command has just made)."""
 
     cursor: int = 0
     selection: tuple[int, int] | None = None
     clipboard: np.ndarray | None = None
     clipboard_rate: int | None = None
     clipboard_file: str | None = None
-    noise_profile: dict[str, Any] | None = None
+    noise_profile: NoiseProfile | None = None
+    profile_file: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """Everything but the clipboard's samples (the store keeps those in ``clipboard_file``)."""
+        """Everything but the clipboard's samples and the profile's levels (the store keeps those in files)."""
+        profile = self.noise_profile
         return {"cursor": self.cursor, "selection": list(self.selection) if self.selection else None,
                 "clipboard": self.clipboard_file, "clipboard_rate": self.clipboard_rate,
-                "noise_profile": self.noise_profile, "tags": self.tags}
+                "noise_profile": None if profile is None else {
+                    "file": self.profile_file, "sample_rate": profile.sample_rate, "fft_size": profile.fft_size,
+                    "frames": profile.frames},
+                "tags": self.tags}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None, clipboard: np.ndarray | None = None) -> EditorState:
+    def from_json(cls, data: dict[str, Any] | None, load: Callable[[str], np.ndarray]) -> EditorState:
+        """The state :meth:`to_json` wrote; ``load`` reads a file the store kept."""
         data = data or {}
         selection = data.get("selection")
+        clipboard = load(data["clipboard"]) if data.get("clipboard") else None
+        saved = data.get("noise_profile")
+        profile = None
+        if saved:
+            levels = load(saved["file"])
+            profile = NoiseProfile(saved["sample_rate"], saved["fft_size"], levels[0], levels[1], saved["frames"])
         return cls(int(data.get("cursor", 0)), tuple(selection) if selection else None, clipboard,
-                   data.get("clipboard_rate"), data.get("clipboard"), data.get("noise_profile"),
+                   data.get("clipboard_rate"), data.get("clipboard"), profile, saved["file"] if saved else None,
                    dict(data.get("tags") or {}))
 
 
@@ -219,7 +232,7 @@ def _with_state(command: models.Command, take: Take) -> Take | None:
     if name == "learn-noise":
         begin, end = edits.region(take.frames, *_span(command, take))
         profile = learn_noise(take.audio[:, begin:end], take.sample_rate)
-        return replace(take, state=replace(state, noise_profile=profile.to_json()))
+        return replace(take, state=replace(state, noise_profile=profile, profile_file=None))
     if name == "metadata":
         tags = {} if command.clear else dict(state.tags)
         for tag, value in command.changes().items():
@@ -252,19 +265,28 @@ def analysis(command: models.Selected, take: Take) -> dict[str, Any]:
 
 
 def run_command(command: models.Command, take: Take) -> Take:
-    """Apply one command (not ``undo``/``redo``, which move through the history, nor ``analyze``, which
-    changes nothing) to ``take``."""
+    """Apply one command (not ``undo``/``redo``, which move through the history) to ``take``; ``analyze``
+    changes nothing (its report is :func:`report`'s)."""
+    if command.command == "analyze":
+        return take
     changed = _with_state(command, take)
     if changed is not None:
         return changed
     state = take.state
     tracked = [] if state.selection is None else [[state.selection[0], 1], [state.selection[1], 2]]
     carried = replace(take, markers=[*take.markers, [state.cursor, 0], *tracked])
-    result = _run_audio_command(command, carried)
+    name = command.command
+    pasted = 0
+    if name in ("paste", "paste-over"):
+        result, pasted = _paste(command, carried)
+    else:
+        result = _run_audio_command(command, carried)
     positions = [marker for marker in result.markers if isinstance(marker[1], int)]
     markers = [marker for marker in result.markers if not isinstance(marker[1], int)]
-    moved = _moved_state(take, result, positions)
-    name = command.command
+    if result.frames == take.frames and result.sample_rate == take.sample_rate:
+        moved = state  # an effect in place: the cursor and the selection stay where they were
+    else:
+        moved = _moved_state(take, result, positions)
     if name in ("cut", "delete", "delete-crossfade", "crop"):
         if command.selection is None:  # the document's selection went: nothing is selected any more
             begin = 0 if name == "crop" else edits.region(take.frames, *_span(command, take))[0]
@@ -273,10 +295,23 @@ def run_command(command: models.Command, take: Take) -> Take:
             begin, end = edits.region(take.frames, *_span(command, take))
             moved = replace(moved, clipboard=np.ascontiguousarray(take.audio[:, begin:end]),
                             clipboard_rate=take.sample_rate, clipboard_file=None)
-    elif name in ("paste", "paste-over"):
-        position = _position_or_cursor(command, take)
-        moved = replace(moved, cursor=position + _conformed_clipboard(take).shape[1], selection=None)
+    elif pasted:
+        moved = replace(moved, cursor=_position_or_cursor(command, take) + pasted, selection=None)
     return Take(result.audio, result.sample_rate, markers, moved)
+
+
+def _paste(command: models.Paste, take: Take) -> tuple[Take, int]:
+    """``paste`` (insert) or ``paste-over`` (overwrite, running past the end if need be) of the clipboard at
+    the command's position or the cursor; returns the take and the frames pasted."""
+    position = _position_or_cursor(command, take)
+    clip = _conformed_clipboard(take)
+    length = clip.shape[1]
+    if command.command == "paste":
+        out = edits.paste(take.audio, position, clip)
+        return Take(out, take.sample_rate, replace_region(take.markers, position, position, length)), length
+    out = edits.paste_over(take.audio, position, clip)
+    grown = out.shape[1] - take.frames
+    return Take(out, take.sample_rate, replace_region(take.markers, take.frames, take.frames, grown)), length
 
 
 def _run_audio_command(command: models.Command, take: Take) -> Take:
@@ -353,14 +388,6 @@ def _run_audio_command(command: models.Command, take: Take) -> Take:
         if end is None:
             return Take(audio, rate, [marker for marker in markers if isinstance(marker[1], int)])
         return Take(audio, rate, [[p, n] for p, n in markers if isinstance(n, int) or not begin <= p < stop])
-    if name in ("paste", "paste-over"):
-        position = _position_or_cursor(command, take)
-        clip = _conformed_clipboard(take)
-        if name == "paste":
-            return Take(edits.paste(audio, position, clip), rate,
-                        replace_region(markers, position, position, clip.shape[1]))
-        out = edits.paste_over(audio, position, clip)
-        return Take(out, rate, replace_region(markers, take.frames, take.frames, out.shape[1] - take.frames))
     if name == "graphic-eq":
         bands = [Band(band.type, band.frequency, band.gain_db, *(() if band.q is None else (band.q,)))
                  for band in command.bands]
@@ -371,7 +398,7 @@ def _run_audio_command(command: models.Command, take: Take) -> Take:
         if take.state.noise_profile is None:
             raise InvalidInputError("there is no noise profile: run learn-noise on a stretch of noise first",
                                     field="profile")
-        profile = NoiseProfile.from_json(take.state.noise_profile)
+        profile = take.state.noise_profile
         settings = {key: getattr(command, key) for key in
                     ("reduction_db", "sensitivity", "freq_smoothing_hz", "time_smoothing_ms")}
         return Take(edits.reduce_noise(audio, rate, profile, begin, end, **settings), rate, markers)
@@ -403,6 +430,16 @@ def _naming(command: models.Command, index: int) -> Iterator[None]:
 
 def _named(markers: Markers) -> int:
     return sum(1 for marker in markers if not isinstance(marker[1], int))
+
+
+def predicted_frames(command: models.Command, take: Take) -> int | None:
+    """The length a command that only adds audio will give the document, known before it allocates any
+    (``None`` for the others, whose result is never much longer than their input)."""
+    if command.command == "insert-silence":
+        return take.frames + command.frames(command.length, take.sample_rate)
+    if command.command == "convert-sampling-rate":
+        return -(-take.frames * command.sample_rate // take.sample_rate)
+    return None
 
 
 def changes_audio(command: models.Command) -> bool:

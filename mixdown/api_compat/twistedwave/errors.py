@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mixdown.api_compat.fields import problems
 from mixdown.errors import MixdownError
 
 #: HTTP status each kind of refusal stands for (TwistedWave answers over HTTP; mixdown keeps the figure
@@ -48,12 +49,12 @@ def param_path(location: tuple, prefix: str | None = None) -> str | None:
 _MESSAGES = {"missing": "is required", "extra_forbidden": "is not an attribute of this object"}
 
 
-def from_validation(error: ValidationError, prefix: str | None = None) -> TwistedWaveError:
-    """The first failure of a pydantic validation, naming its attribute path."""
+def from_validation(error: ValidationError, prefix: str | None = None, document: Any = ...) -> TwistedWaveError:
+    """The first failure of a pydantic validation of ``document``, naming its attribute path (union
+    member tags such as ``.str`` are not part of it)."""
     first = error.errors(include_url=False)[0]
-    message = _MESSAGES.get(first["type"]) or first["msg"].removeprefix("Value error, ")
-    location = tuple(part for part in first["loc"] if not (isinstance(part, str) and part.startswith("function-")))
-    return TwistedWaveError(message, param=param_path(location, prefix))
+    location, message = problems(error, document)[0]
+    return TwistedWaveError(_MESSAGES.get(first["type"]) or message, param=param_path(location, prefix))
 
 
 def from_mixdown(error: MixdownError, prefix: str | None = None) -> TwistedWaveError:

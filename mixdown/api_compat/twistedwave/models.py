@@ -31,8 +31,10 @@ from pydantic import (
     model_validator,
 )
 
-from mixdown.api_compat.fields import NonNegative, Number, Positive
+from mixdown.api_compat.fields import NonNegative, Number, Positive, shown
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError, from_validation
+from mixdown.errors import InvalidInputError
+from mixdown.frames import MAX_SAMPLE_RATE, check_addressable, whole_frames
 
 Selection = Annotated[list[NonNegative], Field(min_length=2, max_length=2)]
 Curve = Literal["linear", "equal-power", "exponential"]
@@ -135,10 +137,16 @@ class JobRequest(_Model):
 
 def _whole(value: Any, info: ValidationInfo) -> Any:
     """Positions in samples are whole numbers; times need ``"unit": "seconds"``."""
-    if info.data.get("unit", "samples") == "samples":
-        for item in value if isinstance(value, list) else [value]:
-            if item is not None and not float(item).is_integer():
-                raise ValueError(f"samples are whole numbers, got {item!r}; give \"unit\": \"seconds\" for times")
+    seconds = info.data.get("unit", "samples") == "seconds"
+    for item in value if isinstance(value, list) else [value]:
+        if item is None:
+            continue
+        try:
+            check_addressable(item, info.field_name or "", seconds=seconds)
+        except InvalidInputError as error:
+            raise ValueError(error.message) from None
+        if not seconds and not float(item).is_integer():
+            raise ValueError(f"samples are whole numbers, got {item!r}; give \"unit\": \"seconds\" for times")
     return value
 
 
@@ -153,7 +161,7 @@ class Command(_Model):
         if value is None:
             return None
         if self.unit == "seconds":
-            return math.floor(value * sample_rate + 0.5)
+            return whole_frames(value * sample_rate, "selection", value)
         return int(value)
 
 
@@ -186,9 +194,9 @@ class Ranged(Selected):
 
 
 class Amplify(Selected):
-    """Gain in dB."""
+    """Gain in dB, within +-400 dB (beyond, a float32 sample overflows or every one rounds to zero)."""
 
-    gain: Number
+    gain: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-400.0, le=400.0)]
 
 
 class Normalize(Selected):
@@ -428,12 +436,12 @@ def parse_command(raw: Any, index: int) -> Command:
         if name in EDITOR_ONLY:
             message = f"{name!r} drives the browser editor and has no offline meaning"
         else:
-            message = f"unknown command {name!r}"
+            message = f"unknown command {shown(name)}"
         raise TwistedWaveError(f"{message}; offline commands: {', '.join(COMMANDS)}", param=f"{where}.command")
     try:
         return COMMANDS[name].model_validate(raw)
     except ValidationError as error:
-        raise from_validation(error, where) from None
+        raise from_validation(error, where, raw) from None
 
 
 def parse_job(body: Any) -> tuple[JobRequest, list[Command]]:
@@ -443,6 +451,13 @@ def parse_job(body: Any) -> tuple[JobRequest, list[Command]]:
     try:
         request = JobRequest.model_validate(body)
     except ValidationError as error:
-        raise from_validation(error) from None
+        raise from_validation(error, None, body) from None
     commands = [parse_command(raw, index) for index, raw in enumerate(request.edit.commands if request.edit else [])]
+    limit = request.edit.max_duration if request.edit else 0
+    for index, command in enumerate(commands):
+        if isinstance(command, InsertSilence) and limit:
+            longest = limit if command.unit == "seconds" else limit * MAX_SAMPLE_RATE
+            if command.length > longest:
+                raise TwistedWaveError(f"{shown(command.length)} {command.unit} of silence is longer than "
+                                       f"edit.max_duration ({limit:g} s)", param=f"edit.commands[{index}].length")
     return request, commands

@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -60,6 +63,50 @@ class Notifier:
         self.webhook = webhook
         self.callbacks = list(callbacks or [])
         self.sleep = sleep
+        #: Deliver from a thread of this process (a long-lived one); a command line process hands the outbox
+        #: to a process of its own instead (:func:`deliver_detached`), so it can exit at once.
+        self.background = True
+        self._thread: threading.Thread | None = None
+        self._wanted = False
+        self._lock = threading.Lock()
+
+    def deliver_soon(self) -> None:
+        """Send what is due, with its retries, from a background thread: the caller never waits for a
+        webhook. One thread per notifier; it ends when nothing is left to try."""
+        if self.webhook is None or not self.background:
+            return
+        with self._lock:
+            self._wanted = True
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._deliver_while_wanted, name="mixdown-webhook", daemon=True)
+            self._thread.start()
+
+    def _deliver_while_wanted(self) -> None:
+        while True:
+            with self._lock:
+                if not self._wanted:
+                    return
+                self._wanted = False
+            try:
+                self.deliver(wait=True)
+            except Exception:  # a broken store must not kill the process from a background thread
+                log.exception("webhook delivery failed")
+            finally:
+                self.store.close()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the background delivery to end; whether it did within ``timeout`` seconds."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    def undelivered(self) -> int:
+        """How many notifications still have tries left."""
+        return self.store.connection().execute(
+            "SELECT COUNT(*) FROM notifications WHERE delivered_at IS NULL AND given_up = 0").fetchone()[0]
 
     def record(self, conn: sqlite3.Connection, kind: str, subject: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Inside the transaction that makes the change: queue the webhook delivery; returns the object."""
@@ -141,9 +188,22 @@ class Notifier:
                 return delivered
             self.sleep(max(0.0, upcoming - self.store.now()))
 
+    def deliver_detached(self) -> None:
+        """Hand what is left in the outbox to a new process of its own (it retries with backoff, then exits),
+        so that a command line process need not wait for a slow or failing webhook."""
+        if self.webhook is None or not self.undelivered():
+            return
+        w = self.webhook
+        subprocess.Popen(
+            [sys.executable, "-m", "mixdown.api_compat.twistedwave.deliver", str(self.store.folder), w.url,
+             str(w.attempts), str(w.backoff), str(w.factor), str(w.max_delay), str(w.timeout)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            close_fds=True)
+
     def pending(self) -> list[dict[str, Any]]:
         """The outbox: every webhook notification with its tries, for inspection."""
         rows = self.store.connection().execute("SELECT * FROM notifications ORDER BY seq").fetchall()
         return [{"type": json.loads(row["body"])["type"], "url": row["url"], "attempts": row["attempts"],
                  "delivered": row["delivered_at"] is not None, "given_up": bool(row["given_up"]),
                  "last_error": row["last_error"]} for row in rows]
+

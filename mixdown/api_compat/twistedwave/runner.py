@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from mixdown.api_compat.fields import DEFAULT_MAX_DURATION_S
 from mixdown.api_compat.twistedwave import edits as offline_edits
 from mixdown.api_compat.twistedwave import models
 from mixdown.api_compat.twistedwave.confine import Confinement
@@ -208,7 +209,7 @@ class Runner:
                 conn.execute("UPDATE jobs SET owner = NULL WHERE id = ? AND owner = ?", (job_id, me))
             raise
         finally:
-            self.notifier.deliver(wait=True)
+            self.notifier.deliver_soon()
 
     # --- steps ----------------------------------------------------------------------------------------
 
@@ -268,10 +269,10 @@ class Runner:
         if entry is None:
             empty = np.zeros((EMPTY_CHANNELS, 0), dtype=np.float32)
             return offline_edits.Take(empty, EMPTY_SAMPLE_RATE, [])
-        state = loads(entry.get("state") or "{}")
-        clipboard = self.store.load_audio(doc_id, state["clipboard"]) if state.get("clipboard") else None
+        state = offline_edits.EditorState.from_json(loads(entry.get("state") or "{}"),
+                                                    lambda name: self.store.load_audio(doc_id, name))
         return offline_edits.Take(self.store.load_audio(doc_id, entry["audio"]), entry["sample_rate"],
-                                  loads(entry["markers"]), offline_edits.EditorState.from_json(state, clipboard))
+                                  loads(entry["markers"]), state)
 
     def _still_ours(self, job: sqlite3.Row, me: str) -> None:
         row = self.store.connection().execute("SELECT state, owner FROM jobs WHERE id = ?", (job["id"],)).fetchone()
@@ -301,7 +302,8 @@ class Runner:
                                                            reports)
             if reports:
                 edit["analysis"] = reports
-            sent = self._commit_edit(job, me, edit, entries, position, kept, len(commands))
+            changing = sum(1 for command in commands if command.command != "analyze")  # for if_modified
+            sent = self._commit_edit(job, me, edit, entries, position, kept, changing)
         self.notifier.publish(sent)
         if kept < len(rows):
             self._drop_unused_audio(doc_id)
@@ -327,6 +329,13 @@ class Runner:
             if command.command == "analyze":
                 reports.append(offline_edits.report(command, take, index))
                 continue
+            longest = offline_edits.predicted_frames(command, take)
+            ceiling = limit or DEFAULT_MAX_DURATION_S
+            if longest is not None and longest > take.frames and longest > ceiling * take.sample_rate:
+                raise TwistedWaveError(
+                    f"{command.command} would make the document {longest / take.sample_rate:g} s long; "
+                    + (f"edit.max_duration is {limit:g} s" if limit else f"the longest document is {ceiling:g} s"),
+                    param=f"edit.commands[{index}]")
             changed = offline_edits.apply(command, take, index)
             if limit and changed.duration > limit and changed.duration > take.duration:
                 raise TwistedWaveError(
@@ -338,9 +347,13 @@ class Runner:
             else:
                 audio_name = entries[position - 1]["audio"]
             if changed.state.clipboard is not None and changed.state.clipboard_file is None:
-                clipboard_name = self.store.save_audio(doc_id, changed.state.clipboard)
-                saved.append(clipboard_name)
-                changed.state.clipboard_file = clipboard_name
+                changed.state.clipboard_file = self.store.save_audio(doc_id, changed.state.clipboard)
+                saved.append(changed.state.clipboard_file)
+            profile = changed.state.noise_profile
+            if profile is not None and changed.state.profile_file is None:
+                changed.state.profile_file = self.store.save_audio(doc_id, np.stack([profile.mean_db,
+                                                                                     profile.spread_db]))
+                saved.append(changed.state.profile_file)
             del entries[position:]
             kept = min(kept, position)
             position += 1

@@ -74,6 +74,8 @@ class TwistedWave:
         Limits for document urls and output POSTs.
     confinement
         The folders and hosts job urls may use (:mod:`.confine`); None confines nothing.
+    create_store
+        Make the store when ``store`` holds none (else that is a :class:`StoreError`).
 
     Examples
     --------
@@ -86,8 +88,9 @@ class TwistedWave:
     def __init__(self, store: str | Path | Store, *, webhook: str | Webhook | None = None,
                  on_notification: Callback | None = None, clock: Callable[[], float] = time.time,
                  download_timeout: float = DOWNLOAD_TIMEOUT_S, max_download_bytes: int = MAX_DOWNLOAD_BYTES,
-                 post_timeout: float = POST_TIMEOUT_S, confinement: Confinement | None = None) -> None:
-        self.store = store if isinstance(store, Store) else Store(store, clock=clock)
+                 post_timeout: float = POST_TIMEOUT_S, confinement: Confinement | None = None,
+                 create_store: bool = True) -> None:
+        self.store = store if isinstance(store, Store) else Store(store, clock=clock, create=create_store)
         if isinstance(webhook, str):
             webhook = Webhook(webhook)
         self.notifier = Notifier(self.store, webhook, [on_notification] if on_notification else [])
@@ -373,14 +376,21 @@ class TwistedWave:
             self.store.remove_document_files(obj["id"], self.runner.job_ids(obj["id"]))
         self.notifier.publish(sent)
         if sent:
-            self.notifier.deliver(wait=False)
+            self.notifier.deliver_soon()
         return expired
 
     # --- notifications and recovery -------------------------------------------------------------------
 
     def deliver_notifications(self, *, wait: bool = True) -> int:
-        """Send the webhook notifications that are due (see :class:`Notifier.deliver`)."""
+        """Send the webhook notifications that are due, in this thread (see :class:`Notifier.deliver`).
+
+        Jobs deliver their notifications in the background by themselves; this is for a process that
+        wants to send what is left before it exits."""
         return self.notifier.deliver(wait=wait)
+
+    def wait_for_notifications(self, timeout: float | None = None) -> bool:
+        """Wait for the background delivery of notifications (retries included) to end."""
+        return self.notifier.wait(timeout)
 
     def recover(self, *, resume: bool = True) -> list[str]:
         """Handle jobs left active by a process that died (see :meth:`Runner.recover`)."""

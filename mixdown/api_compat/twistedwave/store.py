@@ -4,6 +4,7 @@ Layout::
 
     STORE/twistedwave.db        jobs, documents, undo history, markers, the webhook outbox
     STORE/audio/<doc_id>/*.npy  one float32 (channels, frames) array per distinct state of a document
+                                (and of its clipboards and noise profiles)
     STORE/outputs/<job_id>/     an output while it is encoded; kept there when the output has no url
     STORE/tmp/                  documents being downloaded
 
@@ -107,7 +108,9 @@ CREATE TABLE notifications (
 
 
 class StoreError(MixdownError):
-    """The store folder cannot be used (another schema version, not writable)."""
+    """The store folder cannot be used (missing, another schema version, not writable, a link loop)."""
+
+    exit_code = 2
 
 
 def stamp(epoch: float) -> str:
@@ -163,10 +166,19 @@ def owner_alive(owner: str | None) -> bool:
 class Store:
     """A store folder. Connections are per thread; every method may be called from any thread."""
 
-    def __init__(self, folder: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> None:
-        self.folder = Path(folder).expanduser().resolve()
+    def __init__(self, folder: str | os.PathLike[str], *, clock: Callable[[], float] = time.time,
+                 create: bool = True) -> None:
+        """Open the store in ``folder``; without ``create``, a folder that holds no store is refused (a
+        command that only reads must not leave a new store behind)."""
+        try:
+            self.folder = Path(folder).expanduser().resolve()
+        except (OSError, RuntimeError, ValueError) as error:  # a link loop, a NUL byte
+            reason = getattr(error, "strerror", None) or str(error)
+            raise StoreError(f"cannot use {str(folder)[:200]!r} as a store: {reason}", field="store") from None
         self.clock = clock
         self._local = threading.local()
+        if not create and not (self.folder / DATABASE).is_file():
+            raise StoreError(f"there is no store at {str(self.folder)!r} (a job create makes one)", field="store")
         try:
             for sub in ("audio", "outputs", "tmp"):
                 (self.folder / sub).mkdir(parents=True, exist_ok=True)
@@ -336,9 +348,11 @@ class Store:
 
 
 def used_audio(conn: sqlite3.Connection, doc_id: str) -> set[str]:
-    """The audio files the document's undo states refer to: their audio and their clipboards."""
+    """The files the document's undo states refer to: their audio, clipboards and noise profiles."""
     rows = conn.execute("SELECT audio FROM history WHERE doc_id = ? UNION "
-                        "SELECT json_extract(state, '$.clipboard') FROM history WHERE doc_id = ?", (doc_id, doc_id))
+                        "SELECT json_extract(state, '$.clipboard') FROM history WHERE doc_id = ? UNION "
+                        "SELECT json_extract(state, '$.noise_profile.file') FROM history WHERE doc_id = ?",
+                        (doc_id, doc_id, doc_id))
     return {row[0] for row in rows if row[0] is not None}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import shutil
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +29,9 @@ from mixdown.formats import atomic_path
 DOWNLOAD_TIMEOUT_S = 30.0
 MAX_DOWNLOAD_BYTES = 2 * 1024**3
 POST_TIMEOUT_S = 120.0
+#: Tries of an output POST that fails on the server's side or the network's, and the first wait between.
+POST_ATTEMPTS = 3
+POST_BACKOFF_S = 0.5
 _CHUNK = 1 << 16
 USER_AGENT = "mixdown-twistedwave"
 
@@ -54,6 +58,8 @@ def locate(url: str, param: str, confinement: Confinement | None = None) -> Loca
 
     With a ``confinement``, a local path must lie inside its roots and an http host must be public (see
     :mod:`.confine`); the location then holds the path with its links followed."""
+    if "\0" in url:
+        raise TwistedWaveError("contains a NUL byte, which no path or URL may hold", param=param)
     location = _classify(url, param)
     if confinement is not None:
         if location.kind == "local":
@@ -161,9 +167,30 @@ def _multipart(path: Path, filename: str, note: str | None, boundary: str) -> tu
 
 
 def post_file(url: str, path: Path, filename: str, note: str | None = None, *,
-              timeout: float = POST_TIMEOUT_S, confinement: Confinement | None = None) -> int:
+              timeout: float = POST_TIMEOUT_S, confinement: Confinement | None = None,
+              attempts: int | None = None) -> int:
     """POST ``path`` as ``multipart/form-data`` (part ``file`` named ``filename``; part ``note`` when
-    given), streamed from disk. Returns the HTTP status; raises :class:`TransferError` unless it is 2xx."""
+    given), streamed from disk. Returns the HTTP status; raises :class:`TransferError` unless it is 2xx.
+
+    A server error (5xx, 429) or a failed connection is tried again, ``attempts`` times in all (default
+    :data:`POST_ATTEMPTS`), after :data:`POST_BACKOFF_S` seconds doubling each time; a 4xx answer is final."""
+    tries = POST_ATTEMPTS if attempts is None else attempts
+    for attempt in range(1, tries + 1):
+        try:
+            return _post_once(url, path, filename, note, timeout, confinement)
+        except _RetryableError as error:
+            if attempt == tries:
+                raise TransferError(error.message, field="url") from None
+            time.sleep(POST_BACKOFF_S * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+class _RetryableError(TransferError):
+    """A delivery failure worth another try: the server or the network, not the request."""
+
+
+def _post_once(url: str, path: Path, filename: str, note: str | None, timeout: float,
+               confinement: Confinement | None) -> int:
     boundary = f"mixdown-{uuid.uuid4().hex}"
     (head, tail), length = _multipart(path, filename, note, boundary)
 
@@ -184,7 +211,8 @@ def post_file(url: str, path: Path, filename: str, note: str | None = None, *,
             response.read()
             return response.status
     except urllib.error.HTTPError as error:
-        raise TransferError(f"POST to {url} answered HTTP {error.code} {error.reason}", field="url") from None
+        failure = _RetryableError if error.code >= 500 or error.code == 429 else TransferError
+        raise failure(f"POST to {url} answered HTTP {error.code} {error.reason}", field="url") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", None) or error
-        raise TransferError(f"cannot POST to {url}: {reason}", field="url") from None
+        raise _RetryableError(f"cannot POST to {url}: {reason}", field="url") from None

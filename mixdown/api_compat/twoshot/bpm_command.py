@@ -21,11 +21,11 @@ def run(args: argparse.Namespace) -> int:
     """Detect and print the tempo of ``args.file``; returns the exit status."""
     # Imported here, not at the top: registering the command must not load numba for every other command.
     from mixdown.engine.tempo import detect_bpm
-    from mixdown.formats import read
+    from mixdown.files import read_whole
 
     with progress_for(args, "bpm") as progress:
         progress.stage("decoding")
-        audio, rate = read(args.file)
+        audio, rate = read_whole(args.file, "tempo detection")
         progress.stage("detecting")
         estimate = detect_bpm(audio, rate, is_loop=args.loop)
     emit(args, {**estimate.to_dict(), "path": str(args.file)},
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 def add_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``bpm`` on ``subparsers`` (from ``ArgumentParser.add_subparsers``); sets ``run``."""
     parser = subparsers.add_parser("bpm", help="detect the tempo of an audio file (loop length or onsets)")
-    parser.add_argument("file", help="audio file")
+    parser.add_argument("file", metavar="FILE", help="audio file")
     loop = parser.add_mutually_exclusive_group()
     loop.add_argument("--loop", dest="loop", action="store_const", const=True, default=None,
                       help="the file is a loop of whole bars: its tempo follows from its length")

@@ -11,7 +11,7 @@ from mixdown.api_compat.twoshot.errors import TwoShotError, from_mixdown
 from mixdown.api_compat.twoshot.jobs import JobRegistry
 from mixdown.api_compat.twoshot.service import load_document, render_document
 from mixdown.console import emit, print_json
-from mixdown.errors import MixdownError
+from mixdown.errors import MixdownError, OutputPathError
 from mixdown.progress import progress_for
 
 
@@ -47,6 +47,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     output = Path(args.output)
     folder = output.parent / f"{output.stem}-files"
     library = folder / "library"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputPathError(f"cannot create {str(folder)!r}: {error.strerror}", field="output") from None
     write_library(library)
     project_path = folder / "project.json"
     project_path.write_text(json.dumps(demo_project(), indent=2) + "\n", encoding="utf-8")
@@ -78,26 +82,30 @@ def _error_reply(args: argparse.Namespace, error: MixdownError) -> None:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     render = commands.add_parser("render", help="render a TwoShot project JSON with a local sample library")
-    render.add_argument("project", nargs="?", help="project JSON: a bare project or {project, render}")
-    render.add_argument("--library", help="sample library folder (<audioId>.<ext>, optional library.json)")
-    render.add_argument("-o", "--output", help="file to write (atomically)")
-    render.add_argument("--format", help="any export format: wav, flac, mp3, ogg, aac, ... (default: from -o)")
+    render.add_argument("project", nargs="?", metavar="PROJECT.json",
+                        help="project JSON: a bare project or {project, render}")
+    render.add_argument("--library", metavar="DIR",
+                        help="sample library folder (<audioId>.<ext>, optional library.json)")
+    render.add_argument("-o", "--output", metavar="OUT", help="file to write (atomically)")
+    render.add_argument("--format", metavar="FORMAT",
+                        help="any export format: wav, flac, mp3, ogg, aac, ... (default: from -o)")
     render.add_argument("--quality", choices=["low", "medium", "high"],
                         help="stretch preset, PCM depth and lossy bitrate (default: the render body's, else high)")
-    render.add_argument("--start", type=float, help="render from this many seconds")
-    render.add_argument("--end", type=float, help="render to this many seconds")
-    render.add_argument("--sample-rate", type=int, help="output rate in Hz (default 44100)")
+    render.add_argument("--start", type=float, metavar="SEC", help="render from this many seconds")
+    render.add_argument("--end", type=float, metavar="SEC", help="render to this many seconds")
+    render.add_argument("--sample-rate", type=int, metavar="HZ", help="output rate (default: the body's, else 44100)")
     render.add_argument("--varispeed", action="store_true", help="speed changes by resampling (pitch follows)")
-    render.add_argument("--max-duration", type=float, metavar="SECONDS",
+    render.add_argument("--max-duration", type=float, metavar="SEC",
                         help=f"refuse renders longer than this (default {DEFAULT_MAX_DURATION_S:g} s; 0: no limit)")
-    render.add_argument("--jobs", help="job registry folder (default $MIXDOWN_HOME/jobs)")
+    render.add_argument("--jobs", metavar="DIR", help="job registry folder (default $MIXDOWN_HOME/jobs)")
     render.add_argument("--status", metavar="JOB_ID", help="print a render job's record instead of rendering")
     render.add_argument("--json", action="store_true", help="print the reply (or TwoShot's error body) as JSON")
     render.set_defaults(run=cmd_render, on_error=_error_reply)
 
     demo = commands.add_parser("demo", help="synthesize a sample library and a project, and render it")
-    demo.add_argument("-o", "--output", default="mixdown-demo.wav", help="file to write (default: %(default)s)")
+    demo.add_argument("-o", "--output", metavar="OUT", default="mixdown-demo.wav",
+                      help="file to write (default: %(default)s)")
     demo.add_argument("--quality", choices=["low", "medium", "high"], default="high",
                       help="stretch preset, PCM depth and lossy bitrate (default: %(default)s)")
-    demo.add_argument("--jobs", help="job registry folder (default $MIXDOWN_HOME/jobs)")
+    demo.add_argument("--jobs", metavar="DIR", help="job registry folder (default $MIXDOWN_HOME/jobs)")
     demo.set_defaults(run=cmd_demo)

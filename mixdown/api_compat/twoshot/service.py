@@ -10,19 +10,22 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields
+from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields, warn_unknown
 from mixdown.api_compat.json_input import load_json
 from mixdown.api_compat.sources import SourceCache
 from mixdown.api_compat.twoshot.bpm import detect_source_bpm
 from mixdown.api_compat.twoshot.errors import TwoShotError, field_path, from_mixdown, from_validation
-from mixdown.api_compat.twoshot.jobs import JobRegistry, reply
+from mixdown.api_compat.twoshot.estimate import RenderWork
+from mixdown.api_compat.twoshot.jobs import JobRegistry, cancelled_body, reply
 from mixdown.api_compat.twoshot.library import SampleLibrary
 from mixdown.api_compat.twoshot.models import Project, RenderRequest
 from mixdown.api_compat.twoshot.translate import QUALITY, RenderPlan, translate
 from mixdown.engine import MaterialCache, render, render_blocks
+from mixdown.engine.peak_meter import PeakMeter
 from mixdown.errors import MixdownError
 from mixdown.formats.export import encode_blocks
-from mixdown.formats.table import EXTENSIONS, FORMATS
+from mixdown.formats.naming import resolve_output
+from mixdown.formats.table import FORMATS
 
 Progress = Callable[[int, int], None]
 
@@ -76,18 +79,13 @@ def load_document(path: str | Path) -> object:
         raise from_mixdown(error) from None
 
 
-def _format_of(output: Path, requested: str | None) -> str:
-    """The requested format, else the one the output's extension names; both must agree when given."""
-    extension = output.suffix.lstrip(".").lower()
-    name = (requested or EXTENSIONS.get(extension) or "wav").lower()
-    name = EXTENSIONS.get(name, name)
-    if name not in FORMATS:
-        allowed = ", ".join(sorted(FORMATS))
-        raise TwoShotError("VALIDATION_ERROR", f"format {name!r} is not one of {allowed}", field="format")
-    if extension and EXTENSIONS.get(extension) != name:
-        raise TwoShotError("VALIDATION_ERROR", f"format {name!r} does not match the output name {output.name!r}",
-                           field="format")
-    return name
+def _output_and_format(output: str | Path, requested: str | None, body_format: str | None) -> tuple[str, str]:
+    """``-o``'s name and the format (see :func:`mixdown.formats.naming.resolve_output`): ``--format``, else
+    the name's extension, else the render body's format, else wav."""
+    try:
+        return resolve_output(output, requested, body_format or "wav")
+    except MixdownError as error:
+        raise from_mixdown(error) from None
 
 
 def output_spec(fmt: str, quality: str) -> dict:
@@ -142,6 +140,7 @@ def render_array(
     encodes (``max_duration`` as there). Raises :class:`TwoShotError` for bad input."""
     overrides = {"quality": quality, "startTime": start, "endTime": end, "sampleRate": sample_rate}
     parsed = parse_document(_with_overrides(document, overrides))
+    warn_unknown(parsed.unknown, "TwoShot project")
     plan = _plan(parsed, _library(library, None), varispeed, max_duration)
     try:
         audio = render(plan.timeline, plan.start, plan.end, materials=materials)
@@ -176,38 +175,54 @@ def render_document(
     """
     overrides = {"format": format, "quality": quality, "startTime": start, "endTime": end, "sampleRate": sample_rate}
     parsed = parse_document(_with_overrides(document, overrides))
-    output = Path(output)
-    fmt = _format_of(output, parsed.request.format if "format" in parsed.request.model_fields_set else None)
+    name, fmt = _output_and_format(output, format, parsed.request.format
+                                   if "format" in parsed.request.model_fields_set else None)
     plan = _plan(parsed, _library(library, sources), varispeed, max_duration)
-    record = jobs.start(plan.seconds, {"output": str(output), "format": fmt, "quality": parsed.request.quality}) \
+    work = RenderWork.of(plan.timeline, plan.seconds, fmt)
+    record = jobs.start(work, {"output": name, "format": fmt, "quality": parsed.request.quality}) \
         if jobs else None
     began = time.perf_counter()
+    meter = PeakMeter(plan.timeline.channels)
     try:
-        frames = _encode(plan, output, fmt, parsed.request.quality, progress, materials)
+        frames = _encode(plan, name, fmt, parsed.request.quality, progress, materials, meter)
     except MixdownError as error:
         failure = from_mixdown(error)
         if record:
             jobs.fail(record, failure.body())
         raise failure from None
+    except KeyboardInterrupt as stop:
+        if record:
+            jobs.fail(record, cancelled_body(f"stopped by {stop or 'SIGINT'} before the render finished"))
+        raise
     except BaseException as error:
         if record:
             jobs.fail(record, TwoShotError("INTERNAL_ERROR", f"{type(error).__name__}: {error}").body())
         raise
+    peaks = meter.report()
+    warnings = unknown_field_warnings(list(parsed.unknown))
+    if peaks.clipped_samples:
+        warnings.append({"field": "output", "message": (
+            f"{peaks.clipped_samples} samples clipped (true peak {peaks.true_peak_dbtp:+.2f} dBTP); "
+            f"lower the track or clip volumes")})
     details = {
-        "output": str(output),
+        "output": name,
         "format": fmt,
         "quality": parsed.request.quality,
         "sampleRate": plan.timeline.sample_rate,
+        "channels": plan.timeline.channels,
         "frames": frames,
         "duration": frames / plan.timeline.sample_rate,
         "clips": plan.clip_count,
         "tempoSync": plan.tempo_sync,
         "tempoSyncSources": {audio: tempo.to_reply() for audio, tempo in plan.source_tempi.items()},
         "renderSeconds": round(time.perf_counter() - began, 3),
-        "warnings": unknown_field_warnings(list(parsed.unknown)),
+        "samplePeakDbfs": _rounded(peaks.sample_peak_dbfs),
+        "truePeakDbtp": _rounded(peaks.true_peak_dbtp),
+        "clippedSamples": peaks.clipped_samples,
+        "warnings": warnings,
     }
     if record:
-        record = jobs.finish(record, **details)
+        record = jobs.finish(record, work, **details)
         return {**reply(record), **details}
     return {"jobId": None, "status": "completed", "estimatedCompletion": None, **details}
 
@@ -222,8 +237,18 @@ def _plan(parsed: RenderDocument, library: SampleLibrary, varispeed: bool, max_d
         raise from_mixdown(error) from None
 
 
-def _encode(plan: RenderPlan, output: Path, fmt: str, quality: str, progress: Progress | None,
-            materials: MaterialCache | None) -> int:
-    blocks = render_blocks(plan.timeline, plan.start, plan.end, materials=materials)
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _metered(blocks: Iterator[np.ndarray], meter: PeakMeter) -> Iterator[np.ndarray]:
+    for block in blocks:
+        meter.add(block)
+        yield block
+
+
+def _encode(plan: RenderPlan, output: str, fmt: str, quality: str, progress: Progress | None,
+            materials: MaterialCache | None, meter: PeakMeter) -> int:
+    blocks = _metered(render_blocks(plan.timeline, plan.start, plan.end, materials=materials), meter)
     return encode_blocks(output, _counted(blocks, plan.frames, progress), plan.timeline.sample_rate,
-                         plan.timeline.channels, output_spec(fmt, quality))
+                         plan.timeline.channels, output_spec(fmt, quality), frames=plan.frames)
