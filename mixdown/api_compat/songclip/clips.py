@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from mixdown.api_compat.fields import problems as validation_problems
-from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields, whole_frames
+from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields, warn_unknown, whole_frames
 from mixdown.api_compat.songclip.models import ClipSpec
 from mixdown.api_compat.songclip.presets import PRESETS, Preset
 from mixdown.engine import Fade, apply_fades, resample
@@ -290,6 +290,7 @@ def clip_audio(
     preset = _preset(preset_name)
     limits = _limits(preset, min_length, max_length)
     specs, problems, many = parse_specs(document)
+    warn_unknown(unknown_spec_fields(specs, many), "Songclip spec")
     loaded = load_song(song, preset, None, None, sample_rate)
     for index, spec in enumerate(specs):
         if spec is not None:
