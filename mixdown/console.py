@@ -26,7 +26,6 @@ from typing import Any
 
 from mixdown.errors import AudioReadError, InvalidInputError, MixdownError, OutputError
 
-EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
