@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from mixdown.api_compat.twoshot.demo import demo_project, write_library
 from tests.server_process import Server, wait_for
@@ -49,3 +50,15 @@ def test_a_full_queue_answers_429(tmp_path):
             status = wait_for(client, f"/project/render/{reply.json()['jobId']}", lambda r: r["status"] != "processing")
             assert status["status"] == "completed"
         assert client.post("/project/render", json=body).status_code == 202
+
+
+def test_renders_on_a_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    write_library(tmp_path / "home" / "library")
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Server(tmp_path / "home", "--scheduler", cluster.scheduler_address) as server, \
+            httpx.Client(base_url=f"{server.url}/twoshot", timeout=60) as client:
+        accepted = client.post("/project/render", json={"project": demo_project(), "render": {"endTime": 4}})
+        status = wait_for(client, f"/project/render/{accepted.json()['jobId']}", lambda r: r["status"] != "processing")
+        assert status["status"] == "completed" and status["frames"] == 4 * 44_100, status
+        assert httpx.get(f"{server.url}/health").json()["workers"] == 1
