@@ -26,10 +26,45 @@ from mixdown.formats.export import ExportResult, encode_blocks, export
 from mixdown.formats.spec import OutputSpec, format_for_extension
 from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
 
-#: Longest input (frames x channels) the true-peak limiter of :func:`normalize_file` holds in memory; it
-#: needs about 30 bytes per sample, so this bound is about 4 GB (46 minutes of 48 kHz stereo). Inputs
-#: that need no limiting stream at any length.
-MAX_LIMITED_SAMPLES = 2**27
+#: Longest input (frames x channels) an operation that needs the whole signal holds in memory: the
+#: true-peak limiter of :func:`normalize_file`, ``mixdown stretch``, ``mixdown bpm``. They need about 20 to
+#: 30 bytes per sample, so this bound is 3 to 4 GB (46 minutes of 48 kHz stereo); :func:`read_whole`
+#: refuses longer files before decoding them. Everything else streams at any length.
+MAX_IN_MEMORY_SAMPLES = 2**27
+
+
+def read_whole(path: str | os.PathLike[str], purpose: str, max_samples: int | None = None) -> tuple[np.ndarray, int]:
+    """:func:`mixdown.read` for an operation that needs the whole signal, refused before decoding when the
+    file holds more than ``max_samples`` samples (frames x channels; default :data:`MAX_IN_MEMORY_SAMPLES`).
+
+    Raises
+    ------
+    InvalidInputError
+        For a file over the bound (field ``path``), naming the file, its length and the bound.
+    AudioReadError
+        If the file cannot be decoded.
+
+    Examples
+    --------
+    >>> import numpy as np, mixdown
+    >>> _ = mixdown.write("long.wav", np.zeros((2, 48_000), dtype=np.float32), 48_000)
+    >>> read_whole("long.wav", "stretching")[0].shape
+    (2, 48000)
+    >>> try:
+    ...     read_whole("long.wav", "stretching", max_samples=10_000)
+    ... except InvalidInputError as error:
+    ...     print(error.field, "|", error.message)
+    path | stretching holds the whole signal in memory: 'long.wav' has 48000 frames x 2 channels, over the
+    limit of 10000 samples
+    """
+    if max_samples is None:
+        max_samples = MAX_IN_MEMORY_SAMPLES
+    with AudioFile(path) as reader:
+        if reader.frames * reader.channels > max_samples:
+            raise InvalidInputError(
+                f"{purpose} holds the whole signal in memory: {reader.path!r} has {reader.frames} frames x "
+                f"{reader.channels} channels, over the limit of {max_samples} samples", field="path")
+        return reader.read(), reader.sample_rate
 
 #: Called with the frames done so far and the total (None when unknown).
 Progress = Callable[[int, int | None], None]
@@ -172,7 +207,7 @@ def normalize_file(
     peak at most ``true_peak_dbtp``); with ``peak_dbfs``, as :func:`~mixdown.engine.normalize_peak`. The
     first pass measures, the second applies the gain while it meters and encodes, so memory stays that of
     a few blocks. Only when the gain would push the true peak over the ceiling does the look-ahead limiter
-    run, on the whole signal in memory (refused above :data:`MAX_LIMITED_SAMPLES`).
+    run, on the whole signal in memory (refused above :data:`MAX_IN_MEMORY_SAMPLES`).
 
     ``target`` may be any format ``mixdown export`` writes (from its extension); ``subtype`` (libsndfile's
     encoding name, such as ``PCM_16``) applies to the formats libsndfile writes, and defaults to the
@@ -236,10 +271,10 @@ def normalize_file(
             after = after_meter.report()
             if after.true_peak_dbtp <= ceiling:
                 return FileNormalized(target, gain_db, False, before, after, frames)
-        if before.frames * channels > MAX_LIMITED_SAMPLES:
+        if before.frames * channels > MAX_IN_MEMORY_SAMPLES:
             raise InvalidInputError(
                 f"reaching {lufs:g} LUFS needs the true-peak limiter, which holds the audio in memory: "
-                f"{before.frames} frames x {channels} channels is over its limit of {MAX_LIMITED_SAMPLES} "
+                f"{before.frames} frames x {channels} channels is over its limit of {MAX_IN_MEMORY_SAMPLES} "
                 "samples; lower the target or raise the ceiling", field="target_lufs")
         reader.seek(0)
         audio = reader.read()
@@ -249,4 +284,5 @@ def normalize_file(
     return FileNormalized(target, result.gain_db, result.limited, result.before, result.after, frames)
 
 
-__all__ = ["MAX_LIMITED_SAMPLES", "FileNormalized", "loudness_file", "normalize_file", "write_audio"]
+__all__ = ["MAX_IN_MEMORY_SAMPLES", "FileNormalized", "loudness_file", "normalize_file",
+           "read_whole", "write_audio"]
