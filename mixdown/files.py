@@ -20,11 +20,12 @@ from mixdown.engine import loudness_kernels as kernels
 from mixdown.engine.audio import db_to_gain, gain_to_db
 from mixdown.engine.loudness import LoudnessMeter, LoudnessReport
 from mixdown.engine.normalize import loudness_gain_db, normalize_loudness, peak_gain
+from mixdown.engine.resample import resample_blocks
 from mixdown.errors import InvalidInputError
 from mixdown.formats.audio_io import sndfile_container, write_blocks
 from mixdown.formats.export import ExportResult, encode_blocks, export
 from mixdown.formats.spec import OutputSpec, format_for_extension
-from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
+from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile, frames_of
 
 #: Longest input (frames x channels) an operation that needs the whole signal holds in memory: the
 #: true-peak limiter of :func:`normalize_file`, ``mixdown stretch``, ``mixdown bpm``. They need about 20 to
@@ -123,7 +124,44 @@ def _reported(blocks: Iterable[np.ndarray], progress: Progress | None, done: int
 
 def _known_frames(reader: AudioFile) -> int | None:
     """The file's length when its header states it (no counting pass just for a progress bar)."""
-    return reader._frames if reader._frames is not None and reader._frames >= 0 else None
+    return reader.header_frames
+
+
+def read_span(path: str | os.PathLike[str], first: int, last: int, sample_rate: int | None = None, *,
+              mono: bool = False) -> tuple[np.ndarray, int]:
+    """Frames ``[first, last)`` of an audio file at ``sample_rate`` (default the file's own), holding only them.
+
+    At the file's rate this seeks and reads. At another rate the file is read forward from its start
+    through a streaming soxr converter (:func:`~mixdown.engine.resample.resample_blocks`), so the samples
+    are exactly those of resampling the whole file and cutting, in the memory of the span. ``mono``
+    averages the channels first. Returns the audio and its rate.
+
+    Examples
+    --------
+    >>> import numpy as np, mixdown
+    >>> ramp = np.linspace(-0.5, 0.5, 48_000, dtype=np.float32)
+    >>> _ = mixdown.write("ramp.wav", ramp, 48_000, {"format": "wav", "bit_depth": 32})
+    >>> span, rate = read_span("ramp.wav", 1_000, 1_010)
+    >>> span.shape, rate, bool(np.allclose(span[0], ramp[1_000:1_010], atol=1e-7))
+    ((1, 10), 48000, True)
+    >>> read_span("ramp.wav", 100, 200, 24_000)[0].shape
+    (1, 100)
+    """
+    with AudioFile(path) as reader:
+        rate = sample_rate or reader.sample_rate
+        channels = 1 if mono else reader.channels
+        if rate == reader.sample_rate:
+            reader.seek(first)
+            audio = reader.read(last - first)
+            if mono:
+                audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
+            return audio, rate
+        blocks: Iterable[np.ndarray] = reader.blocks()
+        if mono:
+            blocks = (np.ascontiguousarray(block.mean(axis=0, keepdims=True)) for block in blocks)
+        pieces = list(frames_of(resample_blocks(blocks, reader.sample_rate, rate, channels), first, last - first))
+    audio = np.concatenate(pieces, axis=1) if pieces else np.empty((channels, 0), dtype=np.float32)
+    return audio, rate
 
 
 def loudness_file(path: str | os.PathLike[str], *, block_frames: int = DEFAULT_BLOCK_FRAMES,
@@ -285,4 +323,4 @@ def normalize_file(
 
 
 __all__ = ["MAX_IN_MEMORY_SAMPLES", "FileNormalized", "loudness_file", "normalize_file",
-           "read_whole", "write_audio"]
+           "read_span", "read_whole", "write_audio"]

@@ -356,3 +356,19 @@ def test_songclip_decodes_only_the_span_its_clips_use_and_cuts_what_a_whole_deco
     decoded, _ = read(tmp_path / "song.flac")
     whole = resample(decoded.mean(axis=0, keepdims=True), 48_000, 22_050)
     np.testing.assert_array_equal(song.audio, whole[:, 4 * 22_050 : 9 * 22_050])
+
+
+def test_long_render_sources_are_decoded_only_in_the_range_each_clip_uses(tmp_path, monkeypatch):
+    from mixdown.api_compat.twoshot import library as library_module
+
+    soundfile.write(tmp_path / "long.flac", noise(20.0, 48_000, seed=12, amplitude=0.2).T, 48_000, subtype="PCM_24")
+    project = {"tempo": None, "tracks": [{"id": 1, "clips": [
+        {"id": 1, "position": 0, "source": {"audioId": "long"}, "cutStart": 12.5, "cutEnd": 14.0},
+        {"id": 2, "position": 1, "source": {"audioId": "long"}, "cutStart": 3.0, "cutEnd": 3.5, "reversed": True},
+    ]}]}
+    whole = mixdown.twoshot.render(project, tmp_path, 44_100)
+    monkeypatch.setattr(library_module, "LONG_SOURCE_SAMPLES", 100_000)
+    library = library_module.SampleLibrary(tmp_path)
+    ranged = mixdown.twoshot.render(project, library, 44_100)
+    assert sorted((first, last) for _, _, first, last in library._spans) == [(132_300, 154_350), (551_250, 617_400)]
+    np.testing.assert_array_equal(ranged, whole)

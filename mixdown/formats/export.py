@@ -226,7 +226,7 @@ def export_file(
             blocks = resample_blocks(reader.blocks(block_frames), from_rate, rate, channels)
             if stop is not None:
                 blocks = frames_of(blocks, first, stop - first)
-        known = reader._frames if reader._frames is not None and reader._frames >= 0 else None
+        known = reader.header_frames
         if stop is not None:
             known = stop - first
         elif known is not None and rate != from_rate:

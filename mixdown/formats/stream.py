@@ -102,6 +102,11 @@ class AudioFile:
         return self._frames
 
     @property
+    def header_frames(self) -> int | None:
+        """The length when the header states it exactly (no decoding needed), else None."""
+        return self._frames if self._frames is not None and self._frames >= 0 else None
+
+    @property
     def duration(self) -> float:
         """Seconds: ``frames / sample_rate``."""
         return self.frames / self.sample_rate

@@ -42,10 +42,13 @@ class WorkQueue:
     def pending(self) -> int:
         return self._pending
 
-    def submit(self, fn: Callable[..., dict], *args: Any,
-               done: Callable[[dict], None] | None = None) -> Future:
-        """Queue ``fn(*args)``; ``done`` gets its result dict (or a failure dict) in a background thread."""
-        if not self._slots.acquire(blocking=False):
+    def submit(self, fn: Callable[..., dict], *args: Any, done: Callable[[dict], None] | None = None,
+               bounded: bool = True) -> Future:
+        """Queue ``fn(*args)``; ``done`` gets its result dict (or a failure dict) in a background thread.
+
+        ``bounded`` work takes one of the ``max_pending`` places (a client's request); the server's own
+        background work (a sample's tempo) does not, and is never refused."""
+        if bounded and not self._slots.acquire(blocking=False):
             raise ApiError(429, f"{self.max_pending} pieces of work are already queued; try again later",
                            headers={"Retry-After": "1"})
         with self._lock:
@@ -53,18 +56,19 @@ class WorkQueue:
         try:
             future = self.executor.submit(fn, *args)
         except BaseException:
-            self._release()
+            self._release(bounded)
             raise
-        future.add_done_callback(lambda f: self._finished(f, done))
+        future.add_done_callback(lambda f: self._finished(f, done, bounded))
         return future
 
-    def _release(self) -> None:
+    def _release(self, bounded: bool) -> None:
         with self._lock:
             self._pending -= 1
-        self._slots.release()
+        if bounded:
+            self._slots.release()
 
-    def _finished(self, future: Future, done: Callable[[dict], None] | None) -> None:
-        self._release()
+    def _finished(self, future: Future, done: Callable[[dict], None] | None, bounded: bool) -> None:
+        self._release(bounded)
         if done is not None:
             self._recorder.submit(self._record, future, done)
 

@@ -25,13 +25,14 @@ from mixdown.api_compat.songclip.models import ClipSpec
 from mixdown.api_compat.songclip.presets import PRESETS, Preset
 from mixdown.engine import Fade, apply_fades, resample
 from mixdown.engine.audio import as_audio, check_sample_rate
-from mixdown.engine.resample import resample_blocks, resampled_length
+from mixdown.engine.resample import resampled_length
 from mixdown.errors import InvalidInputError, MixdownError
+from mixdown.files import read_span
 from mixdown.formats import atomic_path
 from mixdown.formats.atomic import STDIO
 from mixdown.formats.export import encode
 from mixdown.formats.naming import resolve_output
-from mixdown.formats.stream import AudioFile, frames_of
+from mixdown.formats.stream import AudioFile
 
 
 class SongclipFailError(MixdownError):
@@ -186,19 +187,7 @@ class Song:
         if self.file_rate is None:
             return
         try:
-            with AudioFile(self.path) as reader:
-                if self.rate == self.file_rate:
-                    reader.seek(first)
-                    audio = reader.read(last - first)
-                    if self.mono:
-                        audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
-                else:
-                    blocks = reader.blocks()
-                    if self.mono:
-                        blocks = (np.ascontiguousarray(b.mean(axis=0, keepdims=True)) for b in blocks)
-                    resampled = resample_blocks(blocks, self.file_rate, self.rate, self.channels)
-                    pieces = list(frames_of(resampled, first, last - first))
-                    audio = np.concatenate(pieces, axis=1) if pieces else np.empty((self.channels, 0), np.float32)
+            audio, _ = read_span(self.path, first, last, self.rate, mono=self.mono)
         except MixdownError as failure:
             raise SongclipFailError({"song": failure.message}) from None
         self.audio, self.offset = audio, first
