@@ -114,13 +114,14 @@ def _stretch_ratio(args: argparse.Namespace) -> float:
 
 def cmd_stretch(args: argparse.Namespace) -> int:
     from mixdown.engine import stretch
-    from mixdown.formats import read, write
+    from mixdown.files import read_whole
+    from mixdown.formats import write
 
     ratio = _stretch_ratio(args)
     with progress_for(args, "stretch") as progress:
         progress.stage("decoding")
         check_output(args.output)
-        audio, rate = read(args.input)
+        audio, rate = read_whole(args.input, "stretching")
         progress.stage("stretching")
         out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed)
         progress.stage("encoding")

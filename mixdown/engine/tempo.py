@@ -37,12 +37,12 @@ answers ``bpm = None``, and tempo-sync plays such a clip at its own speed.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from mixdown.engine.audio import as_audio, check_sample_rate
-from mixdown.engine.onsets import FPS, Envelopes, onset_envelopes
+from mixdown.engine.onsets import FPS, Envelopes, onset_envelopes, onset_envelopes_ending
 from mixdown.engine.tempo_kernels import grid_mean, grid_table
 from mixdown.errors import InvalidInputError
 
@@ -67,6 +67,11 @@ LOOP_DRIFT_SECONDS = 0.03
 #: ... and the grid fitted to one pass of the loop (within :data:`LOOP_SEARCH` of its tempo) by this much.
 LOOP_ONCE_DRIFT_SECONDS = 0.04
 LOOP_SEARCH = 0.04
+#: When the sound ends before the file, a loop length whose one-pass grid drifts more than this is not
+#: exact: the tempo is then the one-pass grid's.
+LOOP_EXACT_SECONDS = 0.006
+#: ... provided it spans this many bars (one bar's four beats measure a tempo too loosely).
+PASS_BARS = 2
 #: Fraction of a coarse autocorrelation tempo searched on either side by the fitted grid.
 REFINE_SEARCH = 0.03
 #: The faster of two octaves wins when the onsets between the slower grid's beats are at least this strong,
@@ -106,16 +111,18 @@ END_LEVEL = 0.3
 #: Fewer distinct onsets than this is no tempo.
 MIN_ONSETS = 3
 #: A tempo with fewer beats than this in the sound is no tempo (a loop holds a bar at least).
-MIN_BEATS = 3.5
+MIN_BEATS = 3.0
 #: A tempo whose confidence is below this is no tempo.
-MIN_CONFIDENCE = 0.45
+MIN_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
 class BarHypothesis:
     """The loop-length reading: ``bars`` whole bars over ``length`` seconds make ``bpm``.
 
-    ``drift``: seconds by which the measured beat grid parts from the loop's own over the loop; ``downbeat``:
+    ``drift``: seconds by which the measured beat grid parts from the loop's own over the loop (the loop
+    repeated); ``pass_drift``: the same for the grid fitted to one pass of it, whose tempo is ``pass_bpm``;
+    ``downbeat``:
     the loop's grid from its first sound, as a fraction of the same grid at its best phase.
     """
 
@@ -123,6 +130,8 @@ class BarHypothesis:
     bpm: float
     length: float
     drift: float
+    pass_drift: float
+    pass_bpm: float
     downbeat: float
 
 
@@ -381,8 +390,11 @@ def _grid_strength(envelope: np.ndarray, bpm: float, phase: float) -> tuple[floa
 
 
 def _confidence(contrast: float, coverage: float, decisiveness: float) -> float:
-    """How clearly the onsets keep this beat: contrast x coverage x ``0.5 + 0.5 * decisiveness``."""
-    return float(np.clip(contrast * coverage * (0.5 + 0.5 * decisiveness), 0.0, 1.0))
+    """How clearly the onsets keep this beat: ``contrast x (0.5 + 0.5 coverage) x (0.5 + 0.5 decisiveness)``.
+
+    Coverage counts half: a half-time groove leaves beats 2 and 4 empty, a sparse loop some others.
+    """
+    return float(np.clip(contrast * (0.5 + 0.5 * coverage) * (0.5 + 0.5 * decisiveness), 0.0, 1.0))
 
 
 def _autocorrelation(envelope: np.ndarray) -> np.ndarray:
@@ -460,6 +472,10 @@ class _Reading:
     evidence: dict
 
 
+def _pass_drift(reading: _Reading) -> float:
+    return reading.evidence["bar_hypothesis"].pass_drift
+
+
 def _loop_counts(length: float, request: _Request) -> list[int]:
     if request.forced:
         first = max(1, math.floor(request.low * length / (BEATS_PER_BAR * 60.0)))
@@ -507,8 +523,9 @@ def _loop_reading(envelopes: Envelopes, length: float, request: _Request) -> _Re
         once = _fit_grid(envelope, FPS, bpm, LOOP_SEARCH, (-reach, reach))
         at_best_phase = _fit_grid(envelope, FPS, bpm, 0.0, None, steps=1).score
         downbeat = scores[bars] / at_best_phase if at_best_phase > 0 else 0.0
-        if length * abs(once.bpm / bpm - 1.0) <= LOOP_ONCE_DRIFT_SECONDS and downbeat >= LOOP_PHASE_STRENGTH:
-            supported[bars] = BarHypothesis(bars, bpm, length, drift, downbeat)
+        pass_drift = length * abs(once.bpm / bpm - 1.0)
+        if pass_drift <= LOOP_ONCE_DRIFT_SECONDS and downbeat >= LOOP_PHASE_STRENGTH:
+            supported[bars] = BarHypothesis(bars, bpm, length, drift, pass_drift, once.bpm, downbeat)
     if not supported:
         return None
     # The strongest grid, down to its slowest supported octave, then up again as far as the onsets ask.
@@ -580,7 +597,11 @@ def detect_bpm(audio: np.ndarray, sample_rate: int, *, is_loop: bool | None = No
     if (end - start) / rate < 60.0 / high:
         return _no_tempo(evidence)
     sound = mono[start:end]
-    envelopes = onset_envelopes(sound, rate)
+    whole = None
+    if end < mono.shape[0]:
+        envelopes, whole = onset_envelopes_ending(mono[start:], rate, (end - start, mono.shape[0] - start))
+    else:
+        envelopes = onset_envelopes(sound, rate)
     onsets = count_onsets(envelopes.looped, cut=_ends_sounding(sound, rate))
     evidence = TempoEvidence(start / rate, end / rate, onsets)
     if onsets < MIN_ONSETS:
@@ -589,12 +610,17 @@ def detect_bpm(audio: np.ndarray, sample_rate: int, *, is_loop: bool | None = No
     reading = None
     if is_loop is not False:
         reading = _loop_reading(envelopes, (end - start) / rate, request)
-        if reading is None and end < mono.shape[0]:
-            # The sound ends early: a loop whose last bar fades out, counted to the file's end.
-            whole = onset_envelopes(mono[start:], rate)
-            reading = _loop_reading(whole, (mono.shape[0] - start) / rate, request)
-            if reading is not None:
+        if whole is not None:
+            # The sound ends early: padding after a loop, or a loop whose last bar fades out. Of the two
+            # lengths, the one whose grid one pass of the onsets keeps best.
+            to_end = _loop_reading(whole, (mono.shape[0] - start) / rate, request)
+            if to_end is not None and (reading is None or _pass_drift(to_end) < _pass_drift(reading)):
+                reading = to_end
                 evidence = TempoEvidence(start / rate, mono.shape[0] / rate, onsets)
+            if (reading is not None and _pass_drift(reading) > LOOP_EXACT_SECONDS
+                    and reading.bars >= PASS_BARS):
+                # Neither length is the loop's (an encoder's padding after it): its bars, the onsets' tempo.
+                reading = replace(reading, bpm=reading.evidence["bar_hypothesis"].pass_bpm)
     if reading is None:
         reading = _grid_reading(envelopes, request)
     contrast, coverage = _grid_strength(reading.envelope, reading.bpm, reading.phase)
