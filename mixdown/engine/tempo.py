@@ -88,9 +88,11 @@ BACKBEAT_MARGIN = 1.5
 #: The grid's mean onset strength must exceed the envelope's mean by this factor to count as support...
 MIN_CONTRAST = 1.15
 #: ... and be at least this fraction of the measured beat grid's (at the slowest octave in range)...
-LOOP_STRENGTH = 0.4
+LOOP_STRENGTH = 0.6
 #: ... and of the same grid's at its best phase.
 LOOP_PHASE_STRENGTH = 0.5
+#: A grid fit over many tempi first tries every this-many-th of them.
+COARSE_STRIDE = 4
 #: Tempi the autocorrelation is read at, log-spaced over ``[low, high]``, before the grid refines one.
 COARSE_STEPS = 400
 #: A loop shorter than this is repeated to this length for its measured tempo: one bar has too few beats.
@@ -276,26 +278,47 @@ class _Fit:
 
 def _fit_grid(envelope: np.ndarray, fps: float, bpm: float, search: float, phase_range: tuple[float, float] | None,
               steps: int = 241) -> _Fit:
-    """Fit a beat grid within ``bpm * (1 +- search)``; phases in ``phase_range`` frames, or any when ``None``."""
+    """Fit a beat grid within ``bpm * (1 +- search)``; phases in ``phase_range`` frames, or any when ``None``.
+
+    Coarse to fine: every :data:`COARSE_STRIDE`-th of ``steps`` tempi at whole-frame phases first, then the
+    tempi and half-frame phases around the best of them.
+    """
     tempi = bpm * np.exp(np.linspace(-search, search, steps))
     periods = 60.0 * fps / tempi
     if phase_range is None:
-        count = math.ceil(periods.max() * 2.0)
-        first = np.zeros_like(periods)
-        step = periods / count
+        low, high = 0.0, float(periods.max())
     else:
-        count = max(2, math.ceil((phase_range[1] - phase_range[0]) * 2.0) + 1)
-        first = np.full_like(periods, phase_range[0])
-        step = np.full_like(periods, (phase_range[1] - phase_range[0]) / (count - 1))
-    table = np.empty((steps, count), dtype=np.float64)
-    grid_table(envelope, periods, first, step, table)
-    best_phase = table.argmax(axis=1)
-    scores = table[np.arange(steps), best_phase]
-    i = int(scores.argmax())
+        low, high = phase_range
+    if steps > 4 * COARSE_STRIDE:
+        coarse = np.arange(0, steps, COARSE_STRIDE)
+        i, phase, _ = _grid_search(envelope, periods[coarse], low, high, 1.0)
+        centre = int(coarse[i])
+        near = np.arange(max(0, centre - COARSE_STRIDE), min(steps, centre + COARSE_STRIDE + 1))
+        j, phase, scores = _grid_search(envelope, periods[near], max(low, phase - 1.0), min(high, phase + 1.0), 0.5)
+        i = int(near[j])
+        offset = _parabolic(scores, j)
+    else:
+        i, phase, scores = _grid_search(envelope, periods, low, high, 0.5)
+        offset = _parabolic(scores, i)
     fitted = float(tempi[i])
     if steps > 1:
-        fitted *= math.exp(_parabolic(scores, i) * 2.0 * search / (steps - 1))
-    return _Fit(fitted, float(first[i] + best_phase[i] * step[i]), float(scores[i]))
+        fitted *= math.exp(offset * 2.0 * search / (steps - 1))
+    return _Fit(fitted, phase, float(scores.max()))
+
+
+def _grid_search(envelope: np.ndarray, periods: np.ndarray, low: float, high: float,
+                 resolution: float) -> tuple[int, float, np.ndarray]:
+    """The best of ``periods`` at phases ``low .. high`` frames, ``resolution`` apart: its index, its phase and
+    every period's best score."""
+    count = max(2, math.ceil((high - low) / resolution) + 1)
+    first = np.full_like(periods, low)
+    step = np.full_like(periods, (high - low) / (count - 1))
+    table = np.empty((periods.shape[0], count), dtype=np.float64)
+    grid_table(envelope, periods, first, step, table)
+    best_phase = table.argmax(axis=1)
+    scores = table[np.arange(periods.shape[0]), best_phase]
+    i = int(scores.argmax())
+    return i, float(first[i] + best_phase[i] * step[i]), scores
 
 
 def _faster_octave_evidence(envelope: np.ndarray, fps: float, bpm: float, phase: float) -> float:
@@ -550,9 +573,10 @@ def _grid_reading(envelopes: Envelopes, request: _Request) -> _Reading:
     phase = _start_phase(envelope, bpm, fit.phase)
     bpm, decisiveness, backbeat = _resolve_octave(envelopes, envelope, bpm, phase, request.high)
     # A range narrower than an octave may hold none of the tempo's octaves: then the one nearest to it.
-    while bpm > request.high and bpm / 2.0 >= request.low:
+    high = request.high * (1.0 + RANGE_SLACK)
+    while bpm > high and bpm / 2.0 >= request.low:
         bpm /= 2.0
-    if bpm > request.high and bpm / request.high > request.low / (bpm / 2.0):
+    if bpm > high and bpm / request.high > request.low / (bpm / 2.0):
         bpm /= 2.0
     # Judged on the looped envelope: an attack at the first sample is no evidence of a beat.
     return _Reading(bpm, decisiveness, None, phase, envelopes.looped,
