@@ -249,7 +249,7 @@ def _fail(args: argparse.Namespace, error: MixdownError) -> int:
         on_error(args, error)
     name = command_name(args)
     if isinstance(error, CommandInterruptedError):
-        print(f"{name}: interrupted", file=sys.stderr)
+        print(f"{name}: {error.message}", file=sys.stderr)
     elif isinstance(error, InternalError):
         print(f"{name}: internal error: {error}", file=sys.stderr)
     else:
