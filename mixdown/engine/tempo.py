@@ -179,8 +179,8 @@ class TempoEstimate:
 
     ``confidence`` in [0, 1]: the grid's contrast, times ``0.5 + 0.5 coverage``, times ``0.5 + 0.5`` the
     decisiveness of the octave choice (near 0 for noise, about 0.9 for a clean drum loop); below
-    :data:`MIN_CONFIDENCE` the answer is no tempo. ``bars`` is the loop's bar count when the bar-length hypothesis decided. ``method``:
-    ``"loop-length"``, ``"onset-grid"`` or ``"none"``.
+    :data:`MIN_CONFIDENCE` the answer is no tempo. ``bars`` is the loop's bar count when the bar-length
+    hypothesis decided. ``method``: ``"loop-length"``, ``"onset-grid"`` or ``"none"``.
     """
 
     bpm: float | None
