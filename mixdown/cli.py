@@ -168,7 +168,9 @@ def _leaves(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mixdown", description="Local, offline audio rendering engine.")
+    parser = _Parser(prog="mixdown", description="Local, offline audio rendering engine.", epilog=(
+        "Every command takes --json (one JSON reply, or the error object), -q (stderr: errors only) and -v "
+        "(timings, tracebacks). Exit status: 0 success, 2 bad input, 1 internal failure, 130 interrupted."))
     parser.add_argument("-V", "--version", action="version", version=f"mixdown {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
