@@ -117,6 +117,9 @@ def test_varispeed_moves_pitch_with_speed(sine):
     with pytest.raises(InvalidInputError) as info:
         stretch(sine, SR, 1.5, semitones=1, varispeed=True)
     assert info.value.field == "semitones"
+    with pytest.raises(InvalidInputError) as info:
+        stretch(sine, SR, 1.5, varispeed=True, formants=True)
+    assert info.value.field == "formants"
 
 
 def test_unity_is_a_copy_and_renders_repeat_byte_for_byte():

@@ -326,7 +326,7 @@ def stretch(
     ------
     InvalidInputError
         For a ratio outside [1/16, 16], semitones outside [-48, 48], an unknown quality, non-finite audio,
-        or semitones with varispeed.
+        or semitones or formants with varispeed.
     """
     audio = as_audio(audio)
     sample_rate = check_sample_rate(sample_rate)
@@ -335,6 +335,8 @@ def stretch(
     if varispeed:
         if semitones != 0:
             raise InvalidInputError("varispeed ties pitch to speed; give a ratio only", field="semitones")
+        if formants:
+            raise InvalidInputError("varispeed moves formants with the pitch", field="formants")
         return audio.copy() if ratio == 1 else _resample_by(audio, float(ratio), frames)
     if ratio == 1 and semitones == 0:
         return audio.copy()
