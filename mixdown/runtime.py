@@ -26,9 +26,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
+from mixdown import stop
 from mixdown.console import CommandInterruptedError
 from mixdown.errors import InvalidInputError
 from mixdown.formats.atomic import STDIO
+from mixdown.stop import Terminated
 
 #: Argument names that hold a file the command reads.
 INPUT_ARGUMENTS = ("file", "input", "project", "spec", "song", "manifest")
@@ -36,30 +38,20 @@ EXIT_BROKEN_PIPE = 128 + 13
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
-class Terminated(KeyboardInterrupt):
-    """A signal asked the process to stop; a KeyboardInterrupt, so code that handles Ctrl-C handles it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
 @contextlib.contextmanager
 def signals_raise() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM raise :class:`Terminated` once; the old handlers come back after.
+    """Within the block, SIGINT and SIGTERM raise :class:`Terminated` once (and :func:`mixdown.stop.check`
+    raises it again where it was swallowed); the old handlers come back after.
 
     Outside the main thread (where Python cannot install handlers) this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    raised = False
-
     def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal raised
-        if raised:
+        if stop.requested() is not None:
             return
-        raised = True
+        stop.request(signum)
         raise Terminated(signum)
 
     previous = {number: signal.signal(number, handler) for number in HANDLED}
@@ -68,6 +60,7 @@ def signals_raise() -> Iterator[None]:
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
+        stop.request(None)
 
 
 @contextlib.contextmanager
