@@ -210,3 +210,11 @@ def test_absurd_flac_frame_count_is_a_typed_error(tmp_path, originals):
     (tmp_path / "bad.flac").write_bytes(data[:8] + bytes([0x7F]) * 14 + data[22:])
     status, stderr = run("bpm", str(tmp_path / "bad.flac"))
     assert status == 2 and "internal error" not in stderr, stderr
+
+
+def test_m4a_with_undecodable_header_text_is_a_typed_error(tmp_path, originals):
+    """Found by the campaign: one flipped byte in an m4a's header made PyAV raise UnicodeDecodeError."""
+    data = originals["m4a"]
+    (tmp_path / "bad.m4a").write_bytes(data[:8] + bytes([data[8] ^ 0xFF]) + data[9:])
+    status, stderr = run("bpm", str(tmp_path / "bad.m4a"))
+    assert status == 2 and "internal error" not in stderr, stderr
