@@ -48,19 +48,29 @@ def signals_raise() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.requested() is not None:
             return
         stop.request(signum)
+        sys.unraisablehook = _quiet_after_stop
         raise Terminated(signum)
 
     previous = {number: signal.signal(number, handler) for number in HANDLED}
+    hook = sys.unraisablehook
     try:
         yield
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
+        sys.unraisablehook = hook
         stop.request(None)
+
+
+def _quiet_after_stop(unraisable: object) -> None:
+    """Once a stop is raised it may land inside a library's callback or constructor (llvmlite while numba
+    loads a kernel), which reports it, or the half-built object's destructor later, as "Exception ignored":
+    after a stop those reports are noise on a command that is exiting, so they are dropped."""
 
 
 @contextlib.contextmanager
@@ -113,3 +123,6 @@ def run_guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespa
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        sys.unraisablehook = _quiet_after_stop  # for the destructors that run as the interpreter exits
+        raise
