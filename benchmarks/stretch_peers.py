@@ -16,8 +16,9 @@ from mixdown.engine import stretch
 Engine = Callable[[np.ndarray, int, float, float], np.ndarray]
 
 
-def _mixdown(quality: str) -> Engine:
-    return lambda audio, sr, ratio, semitones: stretch(audio, sr, ratio, semitones, quality=quality)
+def mixdown_engine(quality: str, formants: bool = False) -> Engine:
+    return lambda audio, sr, ratio, semitones: stretch(audio, sr, ratio, semitones, quality=quality,
+                                                       formants=formants)
 
 
 def _pedalboard(high_quality: bool) -> Engine:
@@ -58,7 +59,7 @@ def _bungee(audio, sr, ratio, semitones):
 
 def engines() -> dict[str, Engine]:
     """Every engine available here, mixdown's presets first."""
-    found: dict[str, Engine] = {f"mixdown {q}": _mixdown(q) for q in ("high", "standard", "draft")}
+    found: dict[str, Engine] = {f"mixdown {q}": mixdown_engine(q) for q in ("high", "standard", "draft")}
     if importlib.util.find_spec("pedalboard"):
         found["pedalboard R3"] = _pedalboard(True)
         found["pedalboard R2"] = _pedalboard(False)

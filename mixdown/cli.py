@@ -114,15 +114,17 @@ def _stretch_ratio(args: argparse.Namespace) -> float:
 
 def cmd_stretch(args: argparse.Namespace) -> int:
     from mixdown.engine import stretch
-    from mixdown.formats import read, write
+    from mixdown.files import read_whole
+    from mixdown.formats import write
 
     ratio = _stretch_ratio(args)
     with progress_for(args, "stretch") as progress:
         progress.stage("decoding")
         check_output(args.output)
-        audio, rate = read(args.input)
+        audio, rate = read_whole(args.input, "stretching")
         progress.stage("stretching")
-        out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed)
+        out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed,
+                      formants=args.formants)
         progress.stage("encoding")
         write(args.output, out, rate, subtype=args.subtype,
               container=output_container(args.output, args.format, "WAV"))
@@ -133,6 +135,7 @@ def cmd_stretch(args: argparse.Namespace) -> int:
         "semitones": args.semitones,
         "quality": args.quality,
         "varispeed": args.varispeed,
+        "formants": args.formants,
         "input_frames": int(audio.shape[1]),
         "frames": int(out.shape[1]),
         "sample_rate": rate,
@@ -165,7 +168,9 @@ def _leaves(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mixdown", description="Local, offline audio rendering engine.")
+    parser = _Parser(prog="mixdown", description="Local, offline audio rendering engine.", epilog=(
+        "Every command takes --json (one JSON reply, or the error object), -q (stderr: errors only) and -v "
+        "(timings, tracebacks). Exit status: 0 success, 2 bad input, 1 internal failure, 130 interrupted."))
     parser.add_argument("-V", "--version", action="version", version=f"mixdown {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -196,6 +201,8 @@ def _parser() -> argparse.ArgumentParser:
     stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high",
                          help="phase vocoder preset: FFT 2048, 3072 or 4096 (default: %(default)s)")
     stretch.add_argument("--varispeed", action="store_true", help="resample: pitch follows speed, as on tape")
+    stretch.add_argument("--formants", action="store_true",
+                         help="keep the spectral envelope (formants) in place when the pitch moves")
     stretch.add_argument("--format", help="container for -o - or a name without extension (default: wav)")
     stretch.add_argument("--subtype", metavar="SUBTYPE", help="output encoding (default: 24-bit PCM)")
     stretch.set_defaults(run=cmd_stretch)
@@ -244,7 +251,7 @@ def _fail(args: argparse.Namespace, error: MixdownError) -> int:
         on_error(args, error)
     name = command_name(args)
     if isinstance(error, CommandInterruptedError):
-        print(f"{name}: interrupted", file=sys.stderr)
+        print(f"{name}: {error.message}", file=sys.stderr)
     elif isinstance(error, InternalError):
         print(f"{name}: internal error: {error}", file=sys.stderr)
     else:

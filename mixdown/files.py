@@ -20,16 +20,52 @@ from mixdown.engine import loudness_kernels as kernels
 from mixdown.engine.audio import db_to_gain, gain_to_db
 from mixdown.engine.loudness import LoudnessMeter, LoudnessReport
 from mixdown.engine.normalize import loudness_gain_db, normalize_loudness, peak_gain
+from mixdown.engine.resample import resample_blocks
 from mixdown.errors import InvalidInputError
 from mixdown.formats.audio_io import sndfile_container, write_blocks
 from mixdown.formats.export import ExportResult, encode_blocks, export
 from mixdown.formats.spec import OutputSpec, format_for_extension
-from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
+from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile, frames_of
 
-#: Longest input (frames x channels) the true-peak limiter of :func:`normalize_file` holds in memory; it
-#: needs about 30 bytes per sample, so this bound is about 4 GB (46 minutes of 48 kHz stereo). Inputs
-#: that need no limiting stream at any length.
-MAX_LIMITED_SAMPLES = 2**27
+#: Longest input (frames x channels) an operation that needs the whole signal holds in memory: the
+#: true-peak limiter of :func:`normalize_file`, ``mixdown stretch``, ``mixdown bpm``. They need about 20 to
+#: 30 bytes per sample, so this bound is 3 to 4 GB (46 minutes of 48 kHz stereo); :func:`read_whole`
+#: refuses longer files before decoding them. Everything else streams at any length.
+MAX_IN_MEMORY_SAMPLES = 2**27
+
+
+def read_whole(path: str | os.PathLike[str], purpose: str, max_samples: int | None = None) -> tuple[np.ndarray, int]:
+    """:func:`mixdown.read` for an operation that needs the whole signal, refused before decoding when the
+    file holds more than ``max_samples`` samples (frames x channels; default :data:`MAX_IN_MEMORY_SAMPLES`).
+
+    Raises
+    ------
+    InvalidInputError
+        For a file over the bound (field ``path``), naming the file, its length and the bound.
+    AudioReadError
+        If the file cannot be decoded.
+
+    Examples
+    --------
+    >>> import numpy as np, mixdown
+    >>> _ = mixdown.write("long.wav", np.zeros((2, 48_000), dtype=np.float32), 48_000)
+    >>> read_whole("long.wav", "stretching")[0].shape
+    (2, 48000)
+    >>> try:
+    ...     read_whole("long.wav", "stretching", max_samples=10_000)
+    ... except InvalidInputError as error:
+    ...     print(error.field, "|", error.message)
+    path | stretching holds the whole signal in memory: 'long.wav' has 48000 frames x 2 channels, over the
+    limit of 10000 samples
+    """
+    if max_samples is None:
+        max_samples = MAX_IN_MEMORY_SAMPLES
+    with AudioFile(path) as reader:
+        if reader.frames * reader.channels > max_samples:
+            raise InvalidInputError(
+                f"{purpose} holds the whole signal in memory: {reader.path!r} has {reader.frames} frames x "
+                f"{reader.channels} channels, over the limit of {max_samples} samples", field="path")
+        return reader.read(), reader.sample_rate
 
 #: Called with the frames done so far and the total (None when unknown).
 Progress = Callable[[int, int | None], None]
@@ -88,7 +124,44 @@ def _reported(blocks: Iterable[np.ndarray], progress: Progress | None, done: int
 
 def _known_frames(reader: AudioFile) -> int | None:
     """The file's length when its header states it (no counting pass just for a progress bar)."""
-    return reader._frames if reader._frames is not None and reader._frames >= 0 else None
+    return reader.header_frames
+
+
+def read_span(path: str | os.PathLike[str], first: int, last: int, sample_rate: int | None = None, *,
+              mono: bool = False) -> tuple[np.ndarray, int]:
+    """Frames ``[first, last)`` of an audio file at ``sample_rate`` (default the file's own), holding only them.
+
+    At the file's rate this seeks and reads. At another rate the file is read forward from its start
+    through a streaming soxr converter (:func:`~mixdown.engine.resample.resample_blocks`), so the samples
+    are exactly those of resampling the whole file and cutting, in the memory of the span. ``mono``
+    averages the channels first. Returns the audio and its rate.
+
+    Examples
+    --------
+    >>> import numpy as np, mixdown
+    >>> ramp = np.linspace(-0.5, 0.5, 48_000, dtype=np.float32)
+    >>> _ = mixdown.write("ramp.wav", ramp, 48_000, {"format": "wav", "bit_depth": 32})
+    >>> span, rate = read_span("ramp.wav", 1_000, 1_010)
+    >>> span.shape, rate, bool(np.allclose(span[0], ramp[1_000:1_010], atol=1e-7))
+    ((1, 10), 48000, True)
+    >>> read_span("ramp.wav", 100, 200, 24_000)[0].shape
+    (1, 100)
+    """
+    with AudioFile(path) as reader:
+        rate = sample_rate or reader.sample_rate
+        channels = 1 if mono else reader.channels
+        if rate == reader.sample_rate:
+            reader.seek(first)
+            audio = reader.read(last - first)
+            if mono:
+                audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
+            return audio, rate
+        blocks: Iterable[np.ndarray] = reader.blocks()
+        if mono:
+            blocks = (np.ascontiguousarray(block.mean(axis=0, keepdims=True)) for block in blocks)
+        pieces = list(frames_of(resample_blocks(blocks, reader.sample_rate, rate, channels), first, last - first))
+    audio = np.concatenate(pieces, axis=1) if pieces else np.empty((channels, 0), dtype=np.float32)
+    return audio, rate
 
 
 def loudness_file(path: str | os.PathLike[str], *, block_frames: int = DEFAULT_BLOCK_FRAMES,
@@ -172,7 +245,7 @@ def normalize_file(
     peak at most ``true_peak_dbtp``); with ``peak_dbfs``, as :func:`~mixdown.engine.normalize_peak`. The
     first pass measures, the second applies the gain while it meters and encodes, so memory stays that of
     a few blocks. Only when the gain would push the true peak over the ceiling does the look-ahead limiter
-    run, on the whole signal in memory (refused above :data:`MAX_LIMITED_SAMPLES`).
+    run, on the whole signal in memory (refused above :data:`MAX_IN_MEMORY_SAMPLES`).
 
     ``target`` may be any format ``mixdown export`` writes (from its extension); ``subtype`` (libsndfile's
     encoding name, such as ``PCM_16``) applies to the formats libsndfile writes, and defaults to the
@@ -236,10 +309,10 @@ def normalize_file(
             after = after_meter.report()
             if after.true_peak_dbtp <= ceiling:
                 return FileNormalized(target, gain_db, False, before, after, frames)
-        if before.frames * channels > MAX_LIMITED_SAMPLES:
+        if before.frames * channels > MAX_IN_MEMORY_SAMPLES:
             raise InvalidInputError(
                 f"reaching {lufs:g} LUFS needs the true-peak limiter, which holds the audio in memory: "
-                f"{before.frames} frames x {channels} channels is over its limit of {MAX_LIMITED_SAMPLES} "
+                f"{before.frames} frames x {channels} channels is over its limit of {MAX_IN_MEMORY_SAMPLES} "
                 "samples; lower the target or raise the ceiling", field="target_lufs")
         reader.seek(0)
         audio = reader.read()
@@ -249,4 +322,5 @@ def normalize_file(
     return FileNormalized(target, result.gain_db, result.limited, result.before, result.after, frames)
 
 
-__all__ = ["MAX_LIMITED_SAMPLES", "FileNormalized", "loudness_file", "normalize_file", "write_audio"]
+__all__ = ["MAX_IN_MEMORY_SAMPLES", "FileNormalized", "loudness_file", "normalize_file",
+           "read_span", "read_whole", "write_audio"]

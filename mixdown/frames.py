@@ -15,12 +15,16 @@ MAX_FRAMES = 2**53
 MAX_SAMPLE_RATE = 768_000
 
 
-def whole_frames(exact: float, field: str, given: Any = None) -> int:
+def whole_frames(exact: float | int, field: str, given: Any = None) -> int:
     """``exact`` (a time already multiplied out to frames) rounded half up to a whole number of frames.
 
     Raises :class:`InvalidInputError` naming ``field`` (and repeating ``given``, the value as the request
     gave it) when the product is not finite or beyond :data:`MAX_FRAMES` either way.
     """
+    try:
+        exact = float(exact)
+    except OverflowError:  # a whole number past any float (a JSON integer of 400 digits)
+        exact = math.inf
     if not math.isfinite(exact) or abs(exact) > MAX_FRAMES:
         value = repr(exact if given is None else given)[:60]
         raise InvalidInputError(f"{value} is beyond the longest timeline mixdown can address (2**53 samples)",
@@ -30,4 +34,4 @@ def whole_frames(exact: float, field: str, given: Any = None) -> int:
 
 def check_addressable(value: float, field: str, *, seconds: bool) -> None:
     """Refuse, before any audio is known, a time that no rate up to :data:`MAX_SAMPLE_RATE` can address."""
-    whole_frames(value * MAX_SAMPLE_RATE if seconds else float(value), field, value)
+    whole_frames(value * MAX_SAMPLE_RATE if seconds else value, field, value)

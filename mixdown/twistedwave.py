@@ -83,6 +83,12 @@ def apply_edits(edits: Edits, audio: Audio, sample_rate: int | None = None) -> t
     >>> audio.shape, rate, markers
     ((1, 2400), 24000, [[50, 'in']])
     """
+    take = _edited(edits, audio, sample_rate)
+    return take.audio, take.sample_rate, take.markers
+
+
+def _edited(edits: Edits, audio: Audio, sample_rate: int | None) -> Take:
+    """The document after the edit list: audio, rate, markers and the editor's state (tags, clipboard)."""
     commands = _commands(edits)
     states = [_take(audio, sample_rate)]
     position = 0
@@ -97,8 +103,7 @@ def apply_edits(edits: Edits, audio: Audio, sample_rate: int | None = None) -> t
         del states[position + 1 :]
         states.append(changed)
         position += 1
-    take = states[position]
-    return take.audio, take.sample_rate, take.markers
+    return states[position]
 
 
 def render(edits: Edits, audio: Audio, sample_rate: int | None = None) -> np.ndarray:
@@ -148,7 +153,8 @@ def render_to(
     output: Mapping[str, Any] | OutputSpec | str | None = None,
 ) -> ExportResult:
     """Run the edit list and write the result to ``path`` as the TwistedWave output object ``output``
-    (default: the format ``path``'s extension names, with its default options), atomically.
+    (default: the format ``path``'s extension names, with its default options), atomically, with the tags
+    ``metadata`` set and (into WAV) the markers.
 
     Examples
     --------
@@ -159,8 +165,9 @@ def render_to(
     >>> done.format, done.frames
     ('mp3', 66150)
     """
-    edited, rate, _ = apply_edits(edits, audio, sample_rate)
-    return export(edited, rate, output or format_for_extension(str(path)), path)
+    take = _edited(edits, audio, sample_rate)
+    return export(take.audio, take.sample_rate, output or format_for_extension(str(path)), path,
+                  tags=take.state.tags, markers=take.markers)
 
 
 __all__ = ["COMMANDS", "TwistedWave", "TwistedWaveError", "apply_edits", "render", "render_to"]

@@ -199,3 +199,10 @@ def test_a_real_process_refuses_overflow_with_the_error_body(tmp_path, library):
     ok.write_text(json.dumps(_project()))
     assert cli("render", ok, "--library", library, "-o", tmp_path / "ok.wav")[0] == 0
     assert read(tmp_path / "ok.wav")[0].shape[1] == 4410
+
+
+def test_an_undecodable_library_file_is_described_in_words(tmp_path, library):
+    (library / "kick.wav").write_bytes(b"not audio at all, just words" * 10)
+    body = refused(_library_render(tmp_path, library, "kick"), "tracks[0].clips[0].source")
+    message = body["details"]["message"]
+    assert "cannot decode" in message and "Errno" not in message and "1094995529" not in message

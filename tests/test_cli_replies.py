@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pytest
 
 from mixdown import cli, console, progress
@@ -302,3 +303,17 @@ def test_mixdowns_own_replies_use_snake_case_keys_and_name_the_files(capsys, fil
         assert all(key == key.lower() and " " not in key for key in keys), (name, keys)
         assert reply["path"] == files["song"], name
     assert {replies[name]["output"] for name in ("normalize", "stretch")} == {out}
+
+
+def test_the_python_api_warns_of_unknown_fields(tmp_path):
+    import mixdown.songclip
+    import mixdown.twoshot
+    from mixdown.api_compat.fields import UnknownFieldWarning
+
+    source = np.zeros((1, 44_100), dtype=np.float32)
+    body = project(track("t", clip("c", "s", 0, volumne=0.5, color={"hue": 0.2})))
+    with pytest.warns(UnknownFieldWarning, match=r"tracks\[0\]\.clips\[0\]\.volumne") as caught:
+        mixdown.twoshot.render(body, {"s": source})
+    assert len(caught) == 1
+    with pytest.warns(UnknownFieldWarning, match="fadeout"):
+        mixdown.songclip.render({**EVENT, "end": 1500, "fadeout": 2}, np.zeros((2, 88_200), np.float32), 44_100)

@@ -324,3 +324,65 @@ def test_normalize_reads_what_ffmpeg_decodes_and_writes_every_export_format(tmp_
     assert result.returncode == 0, result.stderr
     assert abs(json.loads(result.stdout)["after"]["integrated_lufs"] + 23) < 0.1
     assert mixdown.info(out).frames >= mixdown.info(path).frames
+
+
+@pytest.mark.parametrize("command", [["stretch", "--ratio", "1.5", "-o", "out.wav"], ["bpm"],
+                                     ["normalize", "--lufs", "-3", "-o", "out.wav"]])
+def test_whole_signal_commands_refuse_files_over_the_memory_bound(tmp_path, monkeypatch, capsys, command):
+    import mixdown.files
+    from mixdown.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(mixdown.files, "MAX_IN_MEMORY_SAMPLES", 50_000)
+    mixdown.write("long.wav", noise(1.0, 48_000, seed=8, amplitude=0.3), 48_000)
+    assert main([command[0], "long.wav", *command[1:]]) == 2
+    assert "holds the whole signal in memory" in capsys.readouterr().err or command[0] == "normalize"
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_songclip_decodes_only_the_span_its_clips_use_and_cuts_what_a_whole_decode_would(tmp_path):
+    from mixdown.api_compat.songclip.clips import load_song, load_span, parse_specs
+    from mixdown.api_compat.songclip.presets import PRESETS
+    from mixdown.engine import resample
+
+    audio = noise(12.0, 48_000, seed=11, amplitude=0.2)
+    soundfile.write(tmp_path / "song.flac", audio.T, 48_000, subtype="PCM_24")
+    specs, _, _ = parse_specs([{"start": 4_000, "end": 6_500, "context": {"uniqueId": "a"}},
+                               {"start": 5_000, "end": 9_000, "context": {"uniqueId": "b"}}])
+    song = load_song(tmp_path / "song.flac", PRESETS["twoshot-preview"], None, None)
+    load_span(song, specs)
+    assert (song.rate, song.channels, song.frames) == (22_050, 1, 12 * 22_050)
+    assert (song.offset, song.audio.shape[1]) == (4 * 22_050, 5 * 22_050)
+    decoded, _ = read(tmp_path / "song.flac")
+    whole = resample(decoded.mean(axis=0, keepdims=True), 48_000, 22_050)
+    np.testing.assert_array_equal(song.audio, whole[:, 4 * 22_050 : 9 * 22_050])
+
+
+def test_long_render_sources_are_decoded_only_in_the_range_each_clip_uses(tmp_path, monkeypatch):
+    from mixdown.api_compat.twoshot import library as library_module
+
+    soundfile.write(tmp_path / "long.flac", noise(20.0, 48_000, seed=12, amplitude=0.2).T, 48_000, subtype="PCM_24")
+    project = {"tempo": None, "tracks": [{"id": 1, "clips": [
+        {"id": 1, "position": 0, "source": {"audioId": "long"}, "cutStart": 12.5, "cutEnd": 14.0},
+        {"id": 2, "position": 1, "source": {"audioId": "long"}, "cutStart": 3.0, "cutEnd": 3.5, "reversed": True},
+    ]}]}
+    whole = mixdown.twoshot.render(project, tmp_path, 44_100)
+    monkeypatch.setattr(library_module, "LONG_SOURCE_SAMPLES", 100_000)
+    library = library_module.SampleLibrary(tmp_path)
+    ranged = mixdown.twoshot.render(project, library, 44_100)
+    assert sorted((first, last) for _, _, first, last in library._spans) == [(132_300, 154_350), (551_250, 617_400)]
+    np.testing.assert_array_equal(ranged, whole)
+
+
+def test_a_twistedwave_document_over_the_memory_bound_fails_its_job_with_the_reason(tmp_path, monkeypatch):
+    import mixdown.files
+
+    monkeypatch.setattr(mixdown.files, "MAX_IN_MEMORY_SAMPLES", 50_000)
+    mixdown.write(tmp_path / "take.wav", noise(1.0, 48_000, seed=13), 48_000)
+    service = mixdown.twistedwave.TwistedWave(tmp_path / "store")
+    try:
+        job = service.submit({"document": {"url": str(tmp_path / "take.wav")}, "output": {"format": "wav"}})
+    finally:
+        service.close()
+    assert job["state"] == "failed"
+    assert "holds the whole signal in memory" in json.dumps(job)

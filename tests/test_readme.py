@@ -64,8 +64,10 @@ def _runnable(step: str) -> str | None:
         return None
     if words[:3] == ["python3", "-m", "pytest"]:
         pytest.skip("runs the test suite (or the benchmarks) itself: run on demand, not from inside the tests")
-    if words[0] not in OURS and shutil.which(words[0]) is None:
-        pytest.skip(f"needs {words[0]}, which is not installed")
+    for part in step.split("|"):
+        tool = shlex.split(part)[0]
+        if tool not in OURS and shutil.which(tool) is None:
+            pytest.skip(f"needs {tool}, which is not installed")
     return step
 
 

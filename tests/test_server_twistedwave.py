@@ -10,7 +10,8 @@ import soundfile
 
 from tests.server_process import Server, wait_for
 from tests.test_server_twoshot import decoded_seconds
-from tests.test_twistedwave_transfer import source_audio, write_source
+from tests.test_twistedwave_transfer import Server as Receiver
+from tests.test_twistedwave_transfer import ok, source_audio, write_source
 
 KEY = "XHCbGg_uN6PcepxCfDjd"
 
@@ -28,14 +29,22 @@ def seed_job(url: str, output_url: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def webhook():
+    receiver = Receiver()
+    receiver.routes["/hook"] = ok()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, webhook):
     base = tmp_path_factory.mktemp("twistedwave-server")
     home = base / "home"
     (home / "inbox").mkdir(parents=True)
     (home / "outbox").mkdir()
     write_source(home / "inbox" / "twr.wav", source_audio(2.0))
     (base / "keys").write_text(f"# the document's example key\n{KEY}\n")
-    with Server(home, "--keys", str(base / "keys")) as running:
+    with Server(home, "--keys", str(base / "keys"), "--webhook", webhook.url("/hook")) as running:
         yield running
 
 
@@ -52,7 +61,7 @@ def done(job: dict) -> bool:
     return job.get("state") in ("completed", "failed", "cancelled")
 
 
-def test_seed_job_with_local_urls_completes(client, server):
+def test_seed_job_with_local_urls_completes(client, server, webhook):
     inbox, outbox = server.home / "inbox", server.home / "outbox"
     reply = client.post("/online/api/jobs", json=seed_job(str(inbox / "twr.wav"), str(outbox / "zozo.wav")))
     assert reply.status_code == 200, reply.text
@@ -70,6 +79,14 @@ def test_seed_job_with_local_urls_completes(client, server):
     assert (info.subtype, info.frames) == ("PCM_24", 88_200)
     assert decoded_seconds(outbox / "zozo.wav") == pytest.approx(2.0, abs=1e-3)
     assert finished["output"]["file_size"] == (outbox / "zozo.wav").stat().st_size
+    # The configured webhook got the document's notification object (the loopback target is the operator's).
+    def told(_: dict) -> bool:
+        return any(hit.json().get("job", {}).get("id") == job["id"] for hit in webhook.hits("/hook"))
+
+    notified = wait_for(client, f"/online/api/jobs/{job['id']}", told)
+    assert notified["state"] == "completed"
+    kinds = [hit.json()["type"] for hit in webhook.hits("/hook") if hit.json()["job"]["id"] == job["id"]]
+    assert kinds[-1] == "job.completed"
 
 
 def test_output_kept_for_download_and_documents(client, server, tmp_path):

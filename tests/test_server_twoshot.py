@@ -159,6 +159,24 @@ def test_render_project_data_in_the_body(client, server, tmp_path):
     assert wait_for(client, f"/project/render/{bare.json()['jobId']}", finished)["status"] == "completed"
 
 
+def test_a_render_that_fails_reports_its_error(client, server):
+    with (server.home.parent / "demo" / "hat.wav").open("rb") as handle:
+        hat = client.post("/sample/audio", files={"file": ("hat.wav", handle)}).json()
+    wait_for(client, "/sample?limit=100", lambda rows: not any(r["processing"] for r in rows), timeout=60)
+    file = next(server.home.joinpath("library").glob(f"{hat['audioId']}.*"))
+    file.write_bytes(b"RIFF" + bytes(60))  # spoilt after it was accepted: the render fails in its worker
+    project = {"tracks": [{"id": "t", "clips": [{"id": "c", "source": {"audioId": hat["audioId"]}}]}]}
+    accepted = client.post("/project/render", json=project)
+    assert accepted.status_code == 202
+    status = wait_for(client, f"/project/render/{accepted.json()['jobId']}", finished)
+    assert status["status"] == "failed" and status["audioId"] is None and status["progress"] == 0
+    assert status["error"]["code"] == "VALIDATION_ERROR"
+    assert status["error"]["details"]["field"].startswith("tracks[0].clips[0]"), status["error"]
+    file.unlink()  # gone altogether: refused when asked, naming the clip
+    refused = client.post("/project/render", json=project)
+    assert refused.status_code == 404 and refused.json()["details"]["field"] == "tracks[0].clips[0].source.audioId"
+
+
 def test_samples_browse_and_tempo(client, server):
     with (server.home.parent / "demo" / "drum-loop-100.wav").open("rb") as handle:
         loop = client.post("/sample/audio", files={"file": ("Loop 100.wav", handle)}, data={"name": "Drum Loop"}).json()

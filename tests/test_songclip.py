@@ -118,11 +118,11 @@ def test_limits_are_options_and_the_songclip_preset_holds_5_to_30_seconds(tmp_pa
 def test_a_list_of_specs_is_cut_from_one_decode(tmp_path, monkeypatch):
     song = make_song(tmp_path)
     reads = []
-    real_read = clips_module.read
-    monkeypatch.setattr(clips_module, "read", lambda path: reads.append(path) or real_read(path))
+    real_load = clips_module.Song.load
+    monkeypatch.setattr(clips_module.Song, "load", lambda song, *span: reads.append(span) or real_load(song, *span))
     specs = [{**EVENT, "start": 1000 * i, "end": 1000 * i + 1500} for i in range(5)]
     reply = render_clips(specs, song, tmp_path / "clips", fmt="wav")
-    assert len(reads) == 1
+    assert reads == [(0, 44_100 * 4 + 66_150)]
     assert [c["frames"] for c in reply["data"]["songclips"]] == [66_150] * 5
     assert sorted(p.name for p in (tmp_path / "clips").iterdir()) == [f"clip-00{i}.wav" for i in range(1, 6)]
     with pytest.raises(SongclipFailError) as info:

@@ -117,6 +117,9 @@ def test_varispeed_moves_pitch_with_speed(sine):
     with pytest.raises(InvalidInputError) as info:
         stretch(sine, SR, 1.5, semitones=1, varispeed=True)
     assert info.value.field == "semitones"
+    with pytest.raises(InvalidInputError) as info:
+        stretch(sine, SR, 1.5, varispeed=True, formants=True)
+    assert info.value.field == "formants"
 
 
 def test_unity_is_a_copy_and_renders_repeat_byte_for_byte():
@@ -152,3 +155,42 @@ def test_edges_reproduce_the_source_so_clips_do_not_click(ratio, semitones):
     else:
         assert abs(out[0, 0]) <= abs(audio[0, 0]) + 0.01
     assert fit_tone(out[0], SR).thd_n_db <= -40.0
+
+
+def test_an_attack_just_after_the_start_keeps_its_zone():
+    audio = np.zeros((1, 2 * SR), dtype=np.float32)
+    positions = np.array([SR // 10, SR // 2, SR])
+    audio[0, positions] = 1.0
+    for ratio in (0.8, 1.25):
+        out = stretch(audio, SR, ratio)
+        figures = click_figures(out[0], SR, np.floor(positions / ratio + 0.5).astype(np.int64))
+        assert figures.mean_onset_error_ms <= 1.0 and figures.worst_pre_echo_db <= -40.0
+
+
+def _vowel(f0: float, seconds: float = 1.5) -> np.ndarray:
+    """A harmonic series whose amplitudes follow one formant at 800 Hz."""
+    t = np.arange(round(seconds * SR)) / SR
+    k = np.arange(1, int(5000 / f0) + 1)
+    amplitudes = 0.02 + np.exp(-0.5 * ((k * f0 - 800.0) / 150.0) ** 2)
+    wave = (amplitudes[:, None] * np.sin(2 * np.pi * f0 * k[:, None] * t + k[:, None])).sum(axis=0)
+    return (0.1 * wave).astype(np.float32)[np.newaxis]
+
+
+def _loudest_harmonic_hz(signal: np.ndarray, f0: float) -> float:
+    spectrum = np.abs(np.fft.rfft(signal * np.hanning(signal.shape[0])))
+    freqs = np.fft.rfftfreq(signal.shape[0], 1 / SR)
+    harmonics = f0 * np.arange(1, int(4000 / f0))
+    levels = [spectrum[np.argmin(np.abs(freqs - h))] for h in harmonics]
+    return float(harmonics[int(np.argmax(levels))])
+
+
+@pytest.mark.parametrize("semitones", [5, -4])
+def test_formants_stay_where_they_are_when_asked(semitones):
+    voice = _vowel(100.0)
+    f0 = 100.0 * 2 ** (semitones / 12)
+    kept = middle_half(stretch(voice, SR, semitones=semitones, formants=True)[0])
+    moved = middle_half(stretch(voice, SR, semitones=semitones)[0])
+    assert abs(_loudest_harmonic_hz(kept, f0) - 800.0) < 1.5 * f0
+    assert abs(_loudest_harmonic_hz(moved, f0) - 800.0 * 2 ** (semitones / 12)) < 1.5 * f0
+    peak = np.fft.rfftfreq(kept.shape[0], 1 / SR)[np.argmax(np.abs(np.fft.rfft(kept * np.hanning(kept.shape[0]))))]
+    assert abs(peak / round(peak / f0) - f0) < 0.5

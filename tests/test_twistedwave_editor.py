@@ -13,6 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from mixdown import twistedwave
 from mixdown.api_compat.twistedwave import TwistedWave
 from mixdown.api_compat.twistedwave.edits import EditorState, Take, apply
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
@@ -352,3 +353,10 @@ def test_a_version_1_store_gains_the_state_column(tmp_path):
     columns = [row[1] for row in store.connection().execute("PRAGMA table_info(history)")]
     assert "state" in columns
     assert store.connection().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+
+
+def test_the_python_api_writes_tags_and_markers_and_lets_analyze_pass(tmp_path):
+    done = twistedwave.render_to(tmp_path / "a.wav", [
+        {"command": "analyze"}, {"command": "metadata", "title": "T"},
+        {"command": "add-marker", "position": 10, "name": "m"}], ramp(), RATE)
+    assert done.frames == 1_000 and read_tags(done.path) == {"title": "T"} and read_markers(done.path) == [[10, "m"]]

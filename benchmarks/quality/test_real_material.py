@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from benchmarks.quality import real_material as rm
-from benchmarks.stretch_peers import engines
+from benchmarks.stretch_peers import engines, mixdown_engine
 from mixdown.analysis import mel_lsd_db, onset_frames, onset_scores
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
@@ -31,6 +31,9 @@ if REASON is None and __import__("importlib.util").util.find_spec("visqol") is N
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 ENGINES = engines()
+#: Formant preservation is an option for pitch shifting; scored on the pitch cases only.
+ENGINES = {"mixdown high": ENGINES.pop("mixdown high"), "mixdown high formants": mixdown_engine("high", formants=True),
+           **ENGINES}
 CASES = [(piece, speed, 0) for piece in rm.PIECES for speed in rm.SPEEDS]
 CASES += [(piece, 1.0, semitones) for piece in rm.PIECES if piece.pitched for semitones in rm.SEMITONES]
 #: engine -> list of per-case figures, filled as the engines run, written at the end of the module.
@@ -47,7 +50,10 @@ def _visqol():
 
 def score(engine: str, api) -> None:
     run = ENGINES[engine]
+    pitch_only = "formants" in engine
     for piece, speed, semitones in CASES:
+        if pitch_only and not semitones:
+            continue
         source = rm.render(piece)
         reference = rm.render(piece, speed, semitones)
         started = time.perf_counter()
@@ -67,7 +73,7 @@ def score(engine: str, api) -> None:
             "pre_echo": math.nan,
         }
         FIGURES[engine].append(figures)
-    for speed in rm.SPEEDS:
+    for speed in () if pitch_only else rm.SPEEDS:
         kit = rm.render(rm.DRUM_KIT, speed)
         out = rm.fit(run(rm.render(rm.DRUM_KIT), rm.SAMPLE_RATE, speed, 0.0), kit.shape[1])
         pre_echo = rm.pre_echo_db(out, kit, rm.hit_frames(rm.DRUM_KIT, speed), rm.SAMPLE_RATE)
@@ -84,6 +90,10 @@ def _power_mean_db(rows: list[dict]) -> float:
     return 10 * math.log10(np.mean(values)) if values else math.nan
 
 
+def _cell(value: float, digits: int) -> str:
+    return "-" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
 def table(figures: dict[str, list[dict]]) -> str:
     kinds = {"stretch": lambda r: r["semitones"] == 0, "pitch": lambda r: r["semitones"] != 0}
     lines = ["# Stretch and pitch on rendered music, against native renderings (one run)", "", __doc__.split("\n\n")[1]
@@ -95,9 +105,10 @@ def table(figures: dict[str, list[dict]]) -> str:
         pt = [r for r in rows if kinds["pitch"](r)]
         timed = [r for r in rows if "audio_seconds" in r]
         realtime = sum(r["audio_seconds"] for r in timed) / sum(r["seconds"] for r in timed)
-        lines.append(f"| {engine} | {_mean(st, 'visqol'):.3f} | {_mean(st, 'mel_lsd'):.2f} | {_mean(pt, 'visqol'):.3f} "
-                     f"| {_mean(pt, 'mel_lsd'):.2f} | {_mean(rows, 'onset_f'):.3f} | {_power_mean_db(rows):.1f} "
-                     f"| {realtime:.0f} |")
+        cells = [_cell(_mean(st, "visqol"), 3), _cell(_mean(st, "mel_lsd"), 2), _cell(_mean(pt, "visqol"), 3),
+                 _cell(_mean(pt, "mel_lsd"), 2), _cell(_mean(rows, "onset_f"), 3), _cell(_power_mean_db(rows), 1),
+                 _cell(realtime, 0)]
+        lines.append(f"| {engine} | " + " | ".join(cells) + " |")
     pieces = [p.name for p in rm.PIECES]
     for kind, label in (("stretch", "speeds 0.8-1.25"), ("pitch", "-5 to +7 semitones")):
         for key, name, digits in (("visqol", "ViSQOL", 3), ("mel_lsd", "mel LSD dB", 2)):
@@ -107,7 +118,7 @@ def table(figures: dict[str, list[dict]]) -> str:
                       "| engine | " + " | ".join(shown) + " |", "|---|" + "---:|" * len(shown)]
             for engine, rows in figures.items():
                 cells = [_mean([r for r in rows if kinds[kind](r) and r["piece"] == p], key) for p in shown]
-                lines.append(f"| {engine} | " + " | ".join(f"{c:.{digits}f}" for c in cells) + " |")
+                lines.append(f"| {engine} | " + " | ".join(_cell(c, digits) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -127,5 +138,6 @@ def visqol_api():
 def test_engine_on_real_material(engine, visqol_api):
     score(engine, visqol_api)
     rows = FIGURES[engine]
-    assert len(rows) == len(CASES) + len(rm.SPEEDS)
+    if "formants" not in engine:
+        assert len(rows) == len(CASES) + len(rm.SPEEDS)
     assert all(math.isfinite(r["visqol"]) and math.isfinite(r["mel_lsd"]) for r in rows if "visqol" in r)

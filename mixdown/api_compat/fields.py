@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import reprlib
+import warnings
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -174,3 +175,13 @@ def unknown_fields(value: Any, location: tuple[str | int, ...] = ()) -> list[tup
 def unknown_field_warnings(paths: list[str]) -> list[dict[str, str]]:
     """The ``warnings`` of a reply: one ``{"field", "message"}`` per unknown field path."""
     return [{"field": path, "message": "unknown field, kept but not used"} for path in paths]
+
+
+class UnknownFieldWarning(UserWarning):
+    """A platform body carried a field its platform does not define (kept, not used): likely a typo."""
+
+
+def warn_unknown(paths: list[str] | tuple[str, ...], body: str) -> None:
+    """Python's warning for each unknown field, for API calls whose return value has no ``warnings``."""
+    for path in paths:
+        warnings.warn(UnknownFieldWarning(f"{body}: unknown field {path!r}, kept but not used"), stacklevel=3)

@@ -37,8 +37,10 @@ def check_sample_rate(sample_rate: int | float, *, field: str = "sample_rate") -
     """Return ``sample_rate`` as a positive int; a fractional or non-positive rate is an error."""
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.integer, np.floating)):
         raise InvalidInputError(f"expected a number of Hz, got {sample_rate!r}", field=field)
-    if not math.isfinite(sample_rate) or sample_rate != int(sample_rate) or not 1 <= sample_rate <= 768_000:
-        raise InvalidInputError(f"expected a whole number of Hz in 1..768000, got {sample_rate!r}", field=field)
+    if (isinstance(sample_rate, int) and not 1 <= sample_rate <= 768_000) or not math.isfinite(sample_rate) \
+            or sample_rate != int(sample_rate) or not 1 <= sample_rate <= 768_000:
+        raise InvalidInputError(f"expected a whole number of Hz in 1..768000, got {repr(sample_rate)[:40]}",
+                                field=field)
     return int(sample_rate)
 
 

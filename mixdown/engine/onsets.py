@@ -15,6 +15,7 @@ frame's power spectrum is summed into mel bands. Two envelopes come from the ban
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -70,8 +71,9 @@ def _mel_power(padded: np.ndarray, frames: int) -> np.ndarray:
     block = 2048
     for start in range(0, frames, block):
         stop = min(frames, start + block)
-        spectrum = scipy.fft.rfft(view[start:stop] * window, axis=1)
-        np.matmul(spectrum.real**2 + spectrum.imag**2, filters, out=out[start:stop])
+        spectrum = scipy.fft.rfft(view[start:stop] * window, axis=1).view(np.float32)
+        np.square(spectrum, out=spectrum)
+        np.matmul(spectrum[:, 0::2] + spectrum[:, 1::2], filters, out=out[start:stop])
     return out
 
 
@@ -109,8 +111,15 @@ class Envelopes:
 def onset_envelopes(mono: np.ndarray, sample_rate: int) -> Envelopes:
     """The envelopes of ``mono``, aligned so that an onset at ``t`` seconds peaks near frame ``t * FPS``.
 
-    Frames are centred and the audio is followed by silence. One spectral analysis serves every envelope:
-    the looped one re-analyses only the few frames that see the audio's start.
+    Frames are centred and the audio is followed by silence.
+    """
+    return onset_envelopes_ending(mono, sample_rate, (mono.shape[-1],))[0]
+
+
+def onset_envelopes_ending(mono: np.ndarray, sample_rate: int, ends: Sequence[int]) -> list[Envelopes]:
+    """The envelopes of ``mono[:end]`` for each of ``ends`` (samples), from one spectral analysis of ``mono``.
+
+    Each looped envelope re-analyses only the few frames that see the audio's start after its end.
     """
     y = np.asarray(mono, dtype=np.float32)
     if sample_rate != ANALYSIS_RATE:
@@ -126,14 +135,21 @@ def onset_envelopes(mono: np.ndarray, sample_rate: int) -> Envelopes:
     floor = np.maximum(float(log_mel.max()) - DYNAMIC_RANGE_DB, np.median(log_mel, axis=0) + STEADY_DB)
     plain = np.empty(frames, dtype=np.float64)
     flux(log_mel, floor, plain)
-    # The frames that see the lead-in again, now the audio's end.
-    head = min(frames + 1, lead // HOP + 2)
-    wrap = min(lead, y.shape[0])
-    padded[lead - wrap : lead] = y[y.shape[0] - wrap :]
-    looped_mel = _to_db(_mel_power(padded[: (head - 1) * HOP + N_FFT], head))
-    looped = plain.copy()
-    flux(looped_mel, floor, looped[: head - 1])
-    return Envelopes(_smooth(plain), _smooth(looped), _smooth(_band_rise(power)), y.shape[0] / HOP)
+    backbeat = _smooth(_band_rise(power))
+    smooth_plain = _smooth(plain)
+    out = []
+    for end in ends:
+        length = min(y.shape[0], round(end * ANALYSIS_RATE / sample_rate))
+        count = 1 + length // HOP
+        # The frames that see the lead-in again, now the audio's end.
+        head = min(count + 1, lead // HOP + 2)
+        wrap = min(lead, length)
+        padded[lead - wrap : lead] = y[length - wrap : length]
+        looped_mel = _to_db(_mel_power(padded[: (head - 1) * HOP + N_FFT], head))
+        looped = plain[:count].copy()
+        flux(looped_mel, floor, looped[: head - 1])
+        out.append(Envelopes(smooth_plain[:count], _smooth(looped), backbeat[:count], length / HOP))
+    return out
 
 
 def _band_rise(power: np.ndarray) -> np.ndarray:

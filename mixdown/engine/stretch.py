@@ -40,6 +40,9 @@ _ENVELOPE_WIDTH = 16
 _MIN_FLUX = 0.05
 #: A bin belongs to an attack when its power after the onset exceeds this many times its power before.
 _TRANSIENT_RISE = 2.0
+#: Spectral envelopes for formant preservation: cepstrum kept below this quefrency (s), gains within 40 dB.
+_FORMANT_LIFTER_SECONDS = 0.0008
+_FORMANT_LIMIT = math.log(100.0)
 RATIO_RANGE = (1 / 16, 16.0)
 SEMITONE_RANGE = (-48.0, 48.0)
 
@@ -155,7 +158,7 @@ def time_map(
     edge = n_fft // 2 + hop
     if onsets.shape[0]:
         # An attack just after the start may shrink the start's zone to fit.
-        edge = next((e for e in (edge, n_fft // 2, n_fft // 4) if _zone(onsets[0], (e, e), stretch, n_fft, hop)), edge)
+        edge = max((edge, n_fft // 2, n_fft // 4), key=lambda e: (_zone(onsets[0], (e, e), stretch, n_fft, hop), e))
     anchors = [(-float(edge), -float(edge)), (float(edge), float(edge))]
     kept = [(0, edge)]
     for onset in onsets:
@@ -216,10 +219,34 @@ def _map(anchors: np.ndarray, out_positions: np.ndarray, stretch: float) -> np.n
     return np.floor(mapped + 0.5).astype(np.int64)
 
 
+def formant_gains(spectra: np.ndarray, factor: float, lifter: int) -> np.ndarray:
+    """Per frame and bin, the gain that gives a spectrum the spectral envelope it will lose when it is
+    later resampled ``factor`` times higher: ``envelope(k * factor) / envelope(k)``. The envelope of
+    ``spectra`` (channels, frames, bins; power summed over channels) is its cepstrum kept below
+    ``lifter`` samples of quefrency; gains are held within +-40 dB."""
+    power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
+    floor = np.maximum(power.max(axis=1, keepdims=True) * 1e-10, 1e-30)
+    log_amplitude = 0.5 * np.log(np.maximum(power, floor))
+    cepstrum = scipy.fft.irfft(log_amplitude, axis=1, workers=1)
+    cepstrum[:, lifter : cepstrum.shape[1] - lifter + 1] = 0.0
+    envelope = scipy.fft.rfft(cepstrum, axis=1, workers=1).real
+    bins = envelope.shape[1]
+    source = np.minimum(np.arange(bins) * factor, bins - 1)
+    low = np.floor(source).astype(np.int64)
+    high = np.minimum(low + 1, bins - 1)
+    frac = source - low
+    moved = envelope[:, low] * (1 - frac) + envelope[:, high] * frac
+    return np.exp(np.clip(moved - envelope, -_FORMANT_LIMIT, _FORMANT_LIMIT)).astype(np.float32)
+
+
 def phase_vocoder(
-    audio: np.ndarray, sample_rate: int, stretch: float, out_frames: int, preset: Preset
+    audio: np.ndarray, sample_rate: int, stretch: float, out_frames: int, preset: Preset,
+    formant_factor: float = 1.0,
 ) -> np.ndarray:
-    """Stretch ``audio`` (pitch kept) to exactly ``out_frames`` frames; ``stretch`` is input per output."""
+    """Stretch ``audio`` (pitch kept) to exactly ``out_frames`` frames; ``stretch`` is input per output.
+
+    ``formant_factor`` != 1 reshapes each frame's spectral envelope so that resampling the result by that
+    factor afterwards moves the pitch but not the envelope (formants kept)."""
     n_fft = preset.n_fft
     hop = preset.hop
     while hop > 64 and hop * stretch > n_fft:
@@ -242,6 +269,7 @@ def phase_vocoder(
         resets[np.abs(in_centres - onset) < reach] = index
     scale = hop / float(np.sum(window64**2))
     channels = audio.shape[0]
+    lifter = max(8, round(_FORMANT_LIFTER_SECONDS * sample_rate))
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
     synth = np.empty((channels, CHUNK_FRAMES, bins), dtype=np.complex64)
     power = np.empty(bins, dtype=np.float32)
@@ -260,6 +288,8 @@ def phase_vocoder(
         stretch_kernels.lock_phases(
             spectra[:, :count], spectra[:, count:], synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
         )
+        if formant_factor != 1.0:
+            synth_chunk *= formant_gains(spectra[:, :count], formant_factor, lifter)[np.newaxis]
         synthesized = scipy.fft.irfft(synth_chunk, n=n_fft, axis=2, workers=1)
         stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, window, scale, out)
     return out
@@ -272,6 +302,7 @@ def stretch(
     semitones: float = 0.0,
     quality: str = "high",
     varispeed: bool = False,
+    formants: bool = False,
 ) -> np.ndarray:
     """Change the speed and/or pitch of ``audio``.
 
@@ -283,6 +314,9 @@ def stretch(
     semitones : pitch offset, any finite value in [-48, 48]; the duration is kept.
     quality : ``"draft"``, ``"standard"`` or ``"high"`` (the default, for offline renders).
     varispeed : resample instead, so pitch follows speed as on tape (``semitones`` must then be 0).
+    formants : keep the spectral envelope (formants) where it is while the pitch moves, as a voice or an
+        instrument sounds when it really plays higher or lower; by default the envelope moves with the
+        pitch, as on tape.
 
     Returns
     -------
@@ -292,7 +326,7 @@ def stretch(
     ------
     InvalidInputError
         For a ratio outside [1/16, 16], semitones outside [-48, 48], an unknown quality, non-finite audio,
-        or semitones with varispeed.
+        or semitones or formants with varispeed.
     """
     audio = as_audio(audio)
     sample_rate = check_sample_rate(sample_rate)
@@ -301,6 +335,8 @@ def stretch(
     if varispeed:
         if semitones != 0:
             raise InvalidInputError("varispeed ties pitch to speed; give a ratio only", field="semitones")
+        if formants:
+            raise InvalidInputError("varispeed moves formants with the pitch", field="formants")
         return audio.copy() if ratio == 1 else _resample_by(audio, float(ratio), frames)
     if ratio == 1 and semitones == 0:
         return audio.copy()
@@ -310,5 +346,6 @@ def stretch(
     stretch_factor = float(ratio) / pitch
     if pitch == 1.0:
         return phase_vocoder(audio, sample_rate, stretch_factor, frames, preset)
-    stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset)
+    stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
+                              pitch if formants else 1.0)
     return _resample_by(stretched, pitch, frames)

@@ -6,8 +6,10 @@ of evidence, each reported in :class:`TempoEvidence`:
 
 ``bar-length hypothesis``
     A loop spans whole bars, so its tempo is exactly ``bars * 4 * 60 / length`` for some bar count: as
-    exact as the length, not measured. The length is taken from the first sound to the file's end, and to
-    the sound's end when they differ (encoder padding, a tail of silence). A count of 1, 2, 4, 8 or 16 bars
+    exact as the length, not measured. The length runs from the first sound (its attack, past an encoder's
+    pre-echo) to the file's end or to the sound's end when they differ, whichever one pass of the onsets
+    keeps best; when neither keeps it exactly (an encoder's padding after the loop), the bars are the
+    hypothesis's and the tempo the one-pass grid's. A count of 1, 2, 4, 8 or 16 bars
     whose tempo is in ``[low, high]`` is taken when the onsets support it: the tempo measured on the audio
     played as a loop is an octave of it, so closely that their grids part by at most
     :data:`LOOP_DRIFT_SECONDS` over the file, and its grid laid from the first sound is strong (a loop starts
@@ -30,19 +32,21 @@ is taken. Patterns that put as much on the off-beats as on the beats (a reggae s
 octave; nothing in the onsets says otherwise.
 
 No tempo. A one-shot (a drum hit, a note, a chord), a sustained sound or noise has no beat to keep: fewer
-than :data:`MIN_ONSETS` distinct onsets, or a best grid whose confidence is under :data:`MIN_CONFIDENCE`,
-answers ``bpm = None``, and tempo-sync plays such a clip at its own speed.
+than :data:`MIN_ONSETS` distinct onsets (a noise's or a vibrato's flicker is no onset, see
+:mod:`mixdown.engine.onsets`), a best grid whose confidence is under :data:`MIN_CONFIDENCE`, or fewer than
+:data:`MIN_BEATS` of its beats in the sound answers ``bpm = None``, and tempo-sync plays such a clip at its
+own speed.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from mixdown.engine.audio import as_audio, check_sample_rate
-from mixdown.engine.onsets import FPS, Envelopes, onset_envelopes
+from mixdown.engine.onsets import FPS, Envelopes, onset_envelopes, onset_envelopes_ending
 from mixdown.engine.tempo_kernels import grid_mean, grid_table
 from mixdown.errors import InvalidInputError
 
@@ -67,6 +71,11 @@ LOOP_DRIFT_SECONDS = 0.03
 #: ... and the grid fitted to one pass of the loop (within :data:`LOOP_SEARCH` of its tempo) by this much.
 LOOP_ONCE_DRIFT_SECONDS = 0.04
 LOOP_SEARCH = 0.04
+#: When the sound ends before the file, a loop length whose one-pass grid drifts more than this is not
+#: exact: the tempo is then the one-pass grid's.
+LOOP_EXACT_SECONDS = 0.006
+#: ... provided it spans this many bars (one bar's four beats measure a tempo too loosely).
+PASS_BARS = 2
 #: Fraction of a coarse autocorrelation tempo searched on either side by the fitted grid.
 REFINE_SEARCH = 0.03
 #: The faster of two octaves wins when the onsets between the slower grid's beats are at least this strong,
@@ -83,9 +92,11 @@ BACKBEAT_MARGIN = 1.5
 #: The grid's mean onset strength must exceed the envelope's mean by this factor to count as support...
 MIN_CONTRAST = 1.15
 #: ... and be at least this fraction of the measured beat grid's (at the slowest octave in range)...
-LOOP_STRENGTH = 0.4
+LOOP_STRENGTH = 0.6
 #: ... and of the same grid's at its best phase.
 LOOP_PHASE_STRENGTH = 0.5
+#: A grid fit over many tempi first tries every this-many-th of them.
+COARSE_STRIDE = 4
 #: Tempi the autocorrelation is read at, log-spaced over ``[low, high]``, before the grid refines one.
 COARSE_STEPS = 400
 #: A loop shorter than this is repeated to this length for its measured tempo: one bar has too few beats.
@@ -106,16 +117,18 @@ END_LEVEL = 0.3
 #: Fewer distinct onsets than this is no tempo.
 MIN_ONSETS = 3
 #: A tempo with fewer beats than this in the sound is no tempo (a loop holds a bar at least).
-MIN_BEATS = 3.5
+MIN_BEATS = 3.0
 #: A tempo whose confidence is below this is no tempo.
-MIN_CONFIDENCE = 0.45
+MIN_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
 class BarHypothesis:
     """The loop-length reading: ``bars`` whole bars over ``length`` seconds make ``bpm``.
 
-    ``drift``: seconds by which the measured beat grid parts from the loop's own over the loop; ``downbeat``:
+    ``drift``: seconds by which the measured beat grid parts from the loop's own over the loop (the loop
+    repeated); ``pass_drift``: the same for the grid fitted to one pass of it, whose tempo is ``pass_bpm``;
+    ``downbeat``:
     the loop's grid from its first sound, as a fraction of the same grid at its best phase.
     """
 
@@ -123,6 +136,8 @@ class BarHypothesis:
     bpm: float
     length: float
     drift: float
+    pass_drift: float
+    pass_bpm: float
     downbeat: float
 
 
@@ -162,10 +177,10 @@ class TempoEvidence:
 class TempoEstimate:
     """A detected tempo, or ``bpm = None``: no tempo (a one-shot, a held note, noise, silence).
 
-    ``confidence`` in [0, 1]: the grid's contrast times its coverage, reduced when the octave decision was
-    close (near 0 for noise, about 0.9 for a clean drum loop); below :data:`MIN_CONFIDENCE` the answer is no
-    tempo. ``bars`` is the loop's bar count when the bar-length hypothesis decided. ``method``:
-    ``"loop-length"``, ``"onset-grid"`` or ``"none"``.
+    ``confidence`` in [0, 1]: the grid's contrast, times ``0.5 + 0.5 coverage``, times ``0.5 + 0.5`` the
+    decisiveness of the octave choice (near 0 for noise, about 0.9 for a clean drum loop); below
+    :data:`MIN_CONFIDENCE` the answer is no tempo. ``bars`` is the loop's bar count when the bar-length
+    hypothesis decided. ``method``: ``"loop-length"``, ``"onset-grid"`` or ``"none"``.
     """
 
     bpm: float | None
@@ -267,26 +282,47 @@ class _Fit:
 
 def _fit_grid(envelope: np.ndarray, fps: float, bpm: float, search: float, phase_range: tuple[float, float] | None,
               steps: int = 241) -> _Fit:
-    """Fit a beat grid within ``bpm * (1 +- search)``; phases in ``phase_range`` frames, or any when ``None``."""
+    """Fit a beat grid within ``bpm * (1 +- search)``; phases in ``phase_range`` frames, or any when ``None``.
+
+    Coarse to fine: every :data:`COARSE_STRIDE`-th of ``steps`` tempi at whole-frame phases first, then the
+    tempi and half-frame phases around the best of them.
+    """
     tempi = bpm * np.exp(np.linspace(-search, search, steps))
     periods = 60.0 * fps / tempi
     if phase_range is None:
-        count = math.ceil(periods.max() * 2.0)
-        first = np.zeros_like(periods)
-        step = periods / count
+        low, high = 0.0, float(periods.max())
     else:
-        count = max(2, math.ceil((phase_range[1] - phase_range[0]) * 2.0) + 1)
-        first = np.full_like(periods, phase_range[0])
-        step = np.full_like(periods, (phase_range[1] - phase_range[0]) / (count - 1))
-    table = np.empty((steps, count), dtype=np.float64)
-    grid_table(envelope, periods, first, step, table)
-    best_phase = table.argmax(axis=1)
-    scores = table[np.arange(steps), best_phase]
-    i = int(scores.argmax())
+        low, high = phase_range
+    if steps > 4 * COARSE_STRIDE:
+        coarse = np.arange(0, steps, COARSE_STRIDE)
+        i, phase, _ = _grid_search(envelope, periods[coarse], low, high, 1.0)
+        centre = int(coarse[i])
+        near = np.arange(max(0, centre - COARSE_STRIDE), min(steps, centre + COARSE_STRIDE + 1))
+        j, phase, scores = _grid_search(envelope, periods[near], max(low, phase - 1.0), min(high, phase + 1.0), 0.5)
+        i = int(near[j])
+        offset = _parabolic(scores, j)
+    else:
+        i, phase, scores = _grid_search(envelope, periods, low, high, 0.5)
+        offset = _parabolic(scores, i)
     fitted = float(tempi[i])
     if steps > 1:
-        fitted *= math.exp(_parabolic(scores, i) * 2.0 * search / (steps - 1))
-    return _Fit(fitted, float(first[i] + best_phase[i] * step[i]), float(scores[i]))
+        fitted *= math.exp(offset * 2.0 * search / (steps - 1))
+    return _Fit(fitted, phase, float(scores.max()))
+
+
+def _grid_search(envelope: np.ndarray, periods: np.ndarray, low: float, high: float,
+                 resolution: float) -> tuple[int, float, np.ndarray]:
+    """The best of ``periods`` at phases ``low .. high`` frames, ``resolution`` apart: its index, its phase and
+    every period's best score."""
+    count = max(2, math.ceil((high - low) / resolution) + 1)
+    first = np.full_like(periods, low)
+    step = np.full_like(periods, (high - low) / (count - 1))
+    table = np.empty((periods.shape[0], count), dtype=np.float64)
+    grid_table(envelope, periods, first, step, table)
+    best_phase = table.argmax(axis=1)
+    scores = table[np.arange(periods.shape[0]), best_phase]
+    i = int(scores.argmax())
+    return i, float(first[i] + best_phase[i] * step[i]), scores
 
 
 def _faster_octave_evidence(envelope: np.ndarray, fps: float, bpm: float, phase: float) -> float:
@@ -381,8 +417,11 @@ def _grid_strength(envelope: np.ndarray, bpm: float, phase: float) -> tuple[floa
 
 
 def _confidence(contrast: float, coverage: float, decisiveness: float) -> float:
-    """How clearly the onsets keep this beat: contrast x coverage x ``0.5 + 0.5 * decisiveness``."""
-    return float(np.clip(contrast * coverage * (0.5 + 0.5 * decisiveness), 0.0, 1.0))
+    """How clearly the onsets keep this beat: ``contrast x (0.5 + 0.5 coverage) x (0.5 + 0.5 decisiveness)``.
+
+    Coverage counts half: a half-time groove leaves beats 2 and 4 empty, a sparse loop some others.
+    """
+    return float(np.clip(contrast * (0.5 + 0.5 * coverage) * (0.5 + 0.5 * decisiveness), 0.0, 1.0))
 
 
 def _autocorrelation(envelope: np.ndarray) -> np.ndarray:
@@ -460,6 +499,10 @@ class _Reading:
     evidence: dict
 
 
+def _pass_drift(reading: _Reading) -> float:
+    return reading.evidence["bar_hypothesis"].pass_drift
+
+
 def _loop_counts(length: float, request: _Request) -> list[int]:
     if request.forced:
         first = max(1, math.floor(request.low * length / (BEATS_PER_BAR * 60.0)))
@@ -507,8 +550,9 @@ def _loop_reading(envelopes: Envelopes, length: float, request: _Request) -> _Re
         once = _fit_grid(envelope, FPS, bpm, LOOP_SEARCH, (-reach, reach))
         at_best_phase = _fit_grid(envelope, FPS, bpm, 0.0, None, steps=1).score
         downbeat = scores[bars] / at_best_phase if at_best_phase > 0 else 0.0
-        if length * abs(once.bpm / bpm - 1.0) <= LOOP_ONCE_DRIFT_SECONDS and downbeat >= LOOP_PHASE_STRENGTH:
-            supported[bars] = BarHypothesis(bars, bpm, length, drift, downbeat)
+        pass_drift = length * abs(once.bpm / bpm - 1.0)
+        if pass_drift <= LOOP_ONCE_DRIFT_SECONDS and downbeat >= LOOP_PHASE_STRENGTH:
+            supported[bars] = BarHypothesis(bars, bpm, length, drift, pass_drift, once.bpm, downbeat)
     if not supported:
         return None
     # The strongest grid, down to its slowest supported octave, then up again as far as the onsets ask.
@@ -533,9 +577,10 @@ def _grid_reading(envelopes: Envelopes, request: _Request) -> _Reading:
     phase = _start_phase(envelope, bpm, fit.phase)
     bpm, decisiveness, backbeat = _resolve_octave(envelopes, envelope, bpm, phase, request.high)
     # A range narrower than an octave may hold none of the tempo's octaves: then the one nearest to it.
-    while bpm > request.high and bpm / 2.0 >= request.low:
+    high = request.high * (1.0 + RANGE_SLACK)
+    while bpm > high and bpm / 2.0 >= request.low:
         bpm /= 2.0
-    if bpm > request.high and bpm / request.high > request.low / (bpm / 2.0):
+    if bpm > high and bpm / request.high > request.low / (bpm / 2.0):
         bpm /= 2.0
     # Judged on the looped envelope: an attack at the first sample is no evidence of a beat.
     return _Reading(bpm, decisiveness, None, phase, envelopes.looped,
@@ -580,7 +625,11 @@ def detect_bpm(audio: np.ndarray, sample_rate: int, *, is_loop: bool | None = No
     if (end - start) / rate < 60.0 / high:
         return _no_tempo(evidence)
     sound = mono[start:end]
-    envelopes = onset_envelopes(sound, rate)
+    whole = None
+    if end < mono.shape[0]:
+        envelopes, whole = onset_envelopes_ending(mono[start:], rate, (end - start, mono.shape[0] - start))
+    else:
+        envelopes = onset_envelopes(sound, rate)
     onsets = count_onsets(envelopes.looped, cut=_ends_sounding(sound, rate))
     evidence = TempoEvidence(start / rate, end / rate, onsets)
     if onsets < MIN_ONSETS:
@@ -589,12 +638,17 @@ def detect_bpm(audio: np.ndarray, sample_rate: int, *, is_loop: bool | None = No
     reading = None
     if is_loop is not False:
         reading = _loop_reading(envelopes, (end - start) / rate, request)
-        if reading is None and end < mono.shape[0]:
-            # The sound ends early: a loop whose last bar fades out, counted to the file's end.
-            whole = onset_envelopes(mono[start:], rate)
-            reading = _loop_reading(whole, (mono.shape[0] - start) / rate, request)
-            if reading is not None:
+        if whole is not None:
+            # The sound ends early: padding after a loop, or a loop whose last bar fades out. Of the two
+            # lengths, the one whose grid one pass of the onsets keeps best.
+            to_end = _loop_reading(whole, (mono.shape[0] - start) / rate, request)
+            if to_end is not None and (reading is None or _pass_drift(to_end) < _pass_drift(reading)):
+                reading = to_end
                 evidence = TempoEvidence(start / rate, mono.shape[0] / rate, onsets)
+            if (reading is not None and _pass_drift(reading) > LOOP_EXACT_SECONDS
+                    and reading.bars >= PASS_BARS):
+                # Neither length is the loop's (an encoder's padding after it): its bars, the onsets' tempo.
+                reading = replace(reading, bpm=reading.evidence["bar_hypothesis"].pass_bpm)
     if reading is None:
         reading = _grid_reading(envelopes, request)
     contrast, coverage = _grid_strength(reading.envelope, reading.bpm, reading.phase)

@@ -10,13 +10,20 @@ import numpy as np
 
 @numba.njit(cache=True)
 def flux(log_mel: np.ndarray, floor: np.ndarray, out: np.ndarray) -> None:
-    """``out[t]``: mean over bands of the rise of ``max(log_mel[:, b], floor[b])`` from row ``t`` to ``t + 1``."""
+    """``out[t]``: mean over bands of the rise of ``max(log_mel[:, b], floor[b])`` from row ``t`` to ``t + 1``,
+    measured from the loudest of bands ``b - 1 .. b + 1`` in row ``t`` (a vibrato's or a noise's flicker
+    between neighbouring bands is no rise: SuperFlux's maximum filter)."""
     bands = log_mel.shape[1]
     for t in range(out.shape[0]):
         total = 0.0
         for b in range(bands):
             now = max(log_mel[t + 1, b], floor[b])
-            before = max(log_mel[t, b], floor[b])
+            before = log_mel[t, b]
+            if b > 0:
+                before = max(before, log_mel[t, b - 1])
+            if b + 1 < bands:
+                before = max(before, log_mel[t, b + 1])
+            before = max(before, floor[b])
             if now > before:
                 total += now - before
         out[t] = total / bands

@@ -77,6 +77,14 @@ def _truncated(path: str, stated: int, decoded: int) -> AudioReadError:
     )
 
 
+def describe(error: BaseException) -> str:
+    """A decoder failure in words: FFmpeg's message without its errno number and the path repeated
+    (``[Errno 1094995529] Invalid data found when processing input: 'x.wav'`` -> ``invalid data found
+    when processing input``)."""
+    text = getattr(error, "strerror", None) or str(error)
+    return text[:1].lower() + text[1:] if text else type(error).__name__
+
+
 class FFmpegReader:
     """The first audio stream of a file, decoded forward in blocks of float32 ``(channels, n)``.
 
@@ -90,7 +98,7 @@ class FFmpegReader:
         try:
             self._container = av.open(self.path)
         except (av.FFmpegError, OSError, ValueError) as error:  # ValueError: undecodable metadata text
-            raise AudioReadError(f"cannot decode {self.path!r}: {error}", field="path") from None
+            raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
         try:
             if not self._container.streams.audio:
                 raise AudioReadError(f"{self.path!r} has no audio stream", field="path")
@@ -125,7 +133,7 @@ class FFmpegReader:
         except av.FFmpegError as error:
             if self.stated is not None and self._decoded < self.stated:
                 raise _truncated(self.path, self.stated, self._decoded) from None
-            raise AudioReadError(f"cannot decode {self.path!r}: {error}", field="path") from None
+            raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
         if frame is None:
             if self.stated is not None and self._decoded < self.stated:
                 raise _truncated(self.path, self.stated, self._decoded)

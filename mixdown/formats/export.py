@@ -21,7 +21,7 @@ from mixdown.errors import InvalidInputError
 from mixdown.formats.atomic import atomic_path
 from mixdown.formats.encoders import open_encoder
 from mixdown.formats.spec import OutputSpec, check_encodable, parse_output
-from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile
+from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile, frames_of
 from mixdown.formats.tags import write_tags
 
 
@@ -182,18 +182,6 @@ def export(
     return ExportResult(path, spec.format, options, rate, audio.shape[0], frames)
 
 
-def _counted(blocks: Iterable[np.ndarray], skip: int, frames: int) -> Iterator[np.ndarray]:
-    """Frames ``[skip, skip + frames)`` of a signal given in blocks."""
-    position = 0
-    for block in blocks:
-        first, stop = max(skip - position, 0), min(skip + frames - position, block.shape[1])
-        position += block.shape[1]
-        if stop > first:
-            yield block[:, first:stop]
-        if position >= skip + frames:
-            return
-
-
 def export_file(
     source: str | os.PathLike[str],
     spec: OutputSpec | Mapping[str, Any] | str,
@@ -233,12 +221,12 @@ def export_file(
             reader.seek(first)
             blocks: Iterable[np.ndarray] = reader.blocks(block_frames)
             if stop is not None:
-                blocks = _counted(blocks, 0, stop - first)
+                blocks = frames_of(blocks, 0, stop - first)
         else:
             blocks = resample_blocks(reader.blocks(block_frames), from_rate, rate, channels)
             if stop is not None:
-                blocks = _counted(blocks, first, stop - first)
-        known = reader._frames if reader._frames is not None and reader._frames >= 0 else None
+                blocks = frames_of(blocks, first, stop - first)
+        known = reader.header_frames
         if stop is not None:
             known = stop - first
         elif known is not None and rate != from_rate:

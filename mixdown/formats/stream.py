@@ -9,7 +9,7 @@ measured, converted or cut with the memory of a few seconds of audio.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -17,7 +17,7 @@ import numpy as np
 import soundfile
 
 from mixdown.errors import AudioReadError, InvalidInputError
-from mixdown.formats.decode import FFmpegReader
+from mixdown.formats.decode import FFmpegReader, describe
 from mixdown.formats.truncation import missing_bytes
 
 #: libsndfile error codes that mean "not a format I read" (unrecognised, unimplemented): FFmpeg gets a try.
@@ -69,9 +69,9 @@ class AudioFile:
             self._sndfile = soundfile.SoundFile(self.path)
         except soundfile.LibsndfileError as error:
             if error.code not in NOT_FOR_LIBSNDFILE:
-                raise AudioReadError(f"cannot decode {self.path!r}: {error}", field="path") from None
+                raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
         except (RuntimeError, TypeError) as error:
-            raise AudioReadError(f"cannot decode {self.path!r}: {error}", field="path") from None
+            raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
         if self._sndfile is not None:
             self.sample_rate = int(self._sndfile.samplerate)
             self.channels = int(self._sndfile.channels)
@@ -100,6 +100,11 @@ class AudioFile:
                 counter._frames = -1
                 self._frames = sum(block.shape[1] for block in counter.blocks())
         return self._frames
+
+    @property
+    def header_frames(self) -> int | None:
+        """The length when the header states it exactly (no decoding needed), else None."""
+        return self._frames if self._frames is not None and self._frames >= 0 else None
 
     @property
     def duration(self) -> float:
@@ -168,7 +173,7 @@ class AudioFile:
             try:
                 data = self._sndfile.read(frames, dtype="float32", always_2d=True)
             except (soundfile.LibsndfileError, RuntimeError) as error:
-                raise AudioReadError(f"cannot decode {self.path!r}: {error}", field="path") from None
+                raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
             except MemoryError:
                 raise AudioReadError(f"cannot decode {self.path!r}: its header claims {self._frames} frames, "
                                      f"more than memory holds (a damaged header?)", field="path") from None
@@ -254,4 +259,23 @@ def open_audio(path: str | os.PathLike[str]) -> AudioFile:
     return AudioFile(path)
 
 
-__all__ = ["DEFAULT_BLOCK_FRAMES", "AudioFile", "open_audio"]
+def frames_of(blocks: Iterable[np.ndarray], skip: int, frames: int) -> Iterator[np.ndarray]:
+    """Frames ``[skip, skip + frames)`` of a signal given in blocks (stops reading once past them).
+
+    Examples
+    --------
+    >>> signal = np.arange(10, dtype=np.float32)[np.newaxis]
+    >>> [b.tolist() for b in frames_of([signal[:, :4], signal[:, 4:]], 3, 4)]
+    [[[3.0]], [[4.0, 5.0, 6.0]]]
+    """
+    position = 0
+    for block in blocks:
+        first, stop = max(skip - position, 0), min(skip + frames - position, block.shape[1])
+        position += block.shape[1]
+        if stop > first:
+            yield block[:, first:stop]
+        if position >= skip + frames:
+            return
+
+
+__all__ = ["DEFAULT_BLOCK_FRAMES", "AudioFile", "frames_of", "open_audio"]

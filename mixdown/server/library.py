@@ -135,7 +135,4 @@ def analyse(app_state: Any, audio_id: str) -> None:
             conn.execute("UPDATE samples SET processing = 0 WHERE audio_id = ?", (audio_id,))
         state.write_manifest()
 
-    try:
-        app_state.queue.submit(analyse_audio, str(state.home / row["path"]), done=done)
-    except ApiError:
-        log.warning("queue full: the tempo of %s is measured when asked for", audio_id)
+    app_state.queue.submit(analyse_audio, str(state.home / row["path"]), done=done, bounded=False)

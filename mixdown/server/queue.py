@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
@@ -31,6 +31,9 @@ class WorkQueue:
         else:
             self.executor, self.workers = _local_executor(workers), workers
         self.max_pending = max_pending
+        # Results are recorded on a thread of their own: a done-callback runs on the executor's manager
+        # thread, which also feeds the workers, and must hand off at once.
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix="mixdown-record")
         self._slots = threading.BoundedSemaphore(max_pending)
         self._pending = 0
         self._lock = threading.Lock()
@@ -39,10 +42,13 @@ class WorkQueue:
     def pending(self) -> int:
         return self._pending
 
-    def submit(self, fn: Callable[..., dict], *args: Any,
-               done: Callable[[dict], None] | None = None) -> Future:
-        """Queue ``fn(*args)``; ``done`` gets its result dict (or a failure dict) in a background thread."""
-        if not self._slots.acquire(blocking=False):
+    def submit(self, fn: Callable[..., dict], *args: Any, done: Callable[[dict], None] | None = None,
+               bounded: bool = True) -> Future:
+        """Queue ``fn(*args)``; ``done`` gets its result dict (or a failure dict) in a background thread.
+
+        ``bounded`` work takes one of the ``max_pending`` places (a client's request); the server's own
+        background work (a sample's tempo) does not, and is never refused."""
+        if bounded and not self._slots.acquire(blocking=False):
             raise ApiError(429, f"{self.max_pending} pieces of work are already queued; try again later",
                            headers={"Retry-After": "1"})
         with self._lock:
@@ -50,20 +56,24 @@ class WorkQueue:
         try:
             future = self.executor.submit(fn, *args)
         except BaseException:
-            self._release()
+            self._release(bounded)
             raise
-        future.add_done_callback(lambda f: self._finished(f, done))
+        future.add_done_callback(lambda f: self._finished(f, done, bounded))
         return future
 
-    def _release(self) -> None:
+    def _release(self, bounded: bool) -> None:
         with self._lock:
             self._pending -= 1
-        self._slots.release()
+        if bounded:
+            self._slots.release()
 
-    def _finished(self, future: Future, done: Callable[[dict], None] | None) -> None:
-        self._release()
-        if done is None:
-            return
+    def _finished(self, future: Future, done: Callable[[dict], None] | None, bounded: bool) -> None:
+        self._release(bounded)
+        if done is not None:
+            self._recorder.submit(self._record, future, done)
+
+    @staticmethod
+    def _record(future: Future, done: Callable[[dict], None]) -> None:
         try:
             result = future.result()
         except BaseException as error:  # the worker died (killed, out of memory): the work failed, not lost
@@ -84,6 +94,7 @@ class WorkQueue:
     def close(self) -> None:
         """Stop at once: queued work is dropped and running work stopped; the state store still says
         ``processing`` for it, and the next start resumes it."""
+        self._recorder.shutdown(wait=False, cancel_futures=True)
         if isinstance(self.executor, ProcessPoolExecutor):
             processes = list((getattr(self.executor, "_processes", None) or {}).values())
             self.executor.shutdown(wait=False, cancel_futures=True)

@@ -18,7 +18,6 @@ from typing import Any
 
 from mixdown.api_compat.twoshot.errors import TwoShotError
 from mixdown.api_compat.twoshot.service import parse_document
-from mixdown.formats import probe
 from mixdown.formats.table import EXTENSIONS, FORMATS
 from mixdown.server.state import State, now_stamp
 from mixdown.server.work import read_progress, render_project
@@ -40,12 +39,17 @@ def check_sources(state: State, document: Any) -> None:
             field = f"tracks[{t}].clips[{c}].source"
             source = clip.source
             if source.audioId is not None:
-                if state.one("SELECT 1 FROM samples WHERE audio_id = ?", (source.audioId,)) is None:
-                    raise TwoShotError("NOT_FOUND", f"audio {source.audioId!r} is not in the sample library",
-                                       field=f"{field}.audioId")
-            elif state.one("SELECT 1 FROM samples WHERE CAST(id AS TEXT) = ?", (str(source.sampleId),)) is None:
-                raise TwoShotError("NOT_FOUND", f"sample {source.sampleId!r} is not in the sample library",
-                                   field=f"{field}.sampleId")
+                row = state.one("SELECT audio.path FROM samples JOIN audio ON audio.id = samples.audio_id "
+                                "WHERE samples.audio_id = ?", (source.audioId,))
+                name, where = f"audio {source.audioId!r}", f"{field}.audioId"
+            else:
+                row = state.one("SELECT audio.path FROM samples JOIN audio ON audio.id = samples.audio_id "
+                                "WHERE CAST(samples.id AS TEXT) = ?", (str(source.sampleId),))
+                name, where = f"sample {source.sampleId!r}", f"{field}.sampleId"
+            if row is None or state.inside(row["path"]) is None:
+                if row is not None:  # its file was removed: the library must stop naming it for every render
+                    state.write_manifest()
+                raise TwoShotError("NOT_FOUND", f"{name} is not in the sample library", field=where)
 
 
 class Renders:
@@ -109,7 +113,7 @@ class Renders:
         if result.get("ok"):
             with self._lock:
                 self._average_s = 0.8 * self._average_s + 0.2 * (time.monotonic() - began)
-            summary = probe(output)
+            summary = result["summary"]
             reply = result["reply"]
             details = {key: reply[key] for key in ("format", "quality", "sampleRate", "frames", "duration", "clips")}
             with self.state.transaction() as conn:

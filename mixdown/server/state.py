@@ -174,14 +174,15 @@ class State:
         return self.one("SELECT * FROM audio WHERE id = ?", (audio_id,))
 
     def write_manifest(self) -> None:
-        """Rewrite ``library/library.json`` from the samples table (what a render's library reads)."""
+        """Rewrite ``library/library.json`` from the samples table (what a render's library reads); a file
+        gone from the folder is left out, so that only the renders that use it fail."""
         rows = self.all("SELECT audio.id, audio.path, audio.bpm, audio.name, samples.id AS sample_id "
                         "FROM samples JOIN audio ON audio.id = samples.audio_id ORDER BY samples.id")
         library = self.folder("library")
         manifest: dict[str, dict[str, Any]] = {}
         for row in rows:
             path = (self.home / row["path"]).resolve()
-            if not path.is_relative_to(library.resolve()):
+            if not path.is_relative_to(library.resolve()) or not path.is_file():
                 continue
             entry: dict[str, Any] = {"path": str(path.relative_to(library.resolve())), "sampleId": row["sample_id"]}
             if row["name"] is not None:

@@ -56,18 +56,21 @@ def render_project(document: dict, library: str, output: str, progress: str) -> 
     """Render a TwoShot document (``{"project", "render"}``) to ``output`` with the shared library."""
     from mixdown.api_compat.twoshot.errors import TwoShotError
     from mixdown.api_compat.twoshot.service import render_document
+    from mixdown.formats import FileSummary
 
     sources, materials = worker_caches()
     try:
         reply = render_document(document, library, output, sources=sources, materials=materials,
                                 progress=ProgressFile(Path(progress)))
+        # What the reply already knows; probing the file again would cost as much as a short render.
+        summary = FileSummary(output, reply["format"], "", reply["sampleRate"], reply["channels"], reply["frames"])
     except TwoShotError as error:
         return {"ok": False, "status": error.status, "error": error.body()}
     except Exception as error:
         return _internal(error)
     finally:
         Path(progress).unlink(missing_ok=True)
-    return {"ok": True, "reply": reply}
+    return {"ok": True, "reply": reply, "summary": summary}
 
 
 def analyse_audio(path: str) -> dict[str, Any]:

@@ -20,16 +20,19 @@ import numpy as np
 from pydantic import ValidationError
 
 from mixdown.api_compat.fields import problems as validation_problems
-from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields, whole_frames
+from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields, warn_unknown, whole_frames
 from mixdown.api_compat.songclip.models import ClipSpec
 from mixdown.api_compat.songclip.presets import PRESETS, Preset
 from mixdown.engine import Fade, apply_fades, resample
 from mixdown.engine.audio import as_audio, check_sample_rate
+from mixdown.engine.resample import resampled_length
 from mixdown.errors import InvalidInputError, MixdownError
-from mixdown.formats import atomic_path, read
+from mixdown.files import read_span
+from mixdown.formats import atomic_path
 from mixdown.formats.atomic import STDIO
 from mixdown.formats.export import encode
 from mixdown.formats.naming import resolve_output
+from mixdown.formats.stream import AudioFile
 
 
 class SongclipFailError(MixdownError):
@@ -159,46 +162,78 @@ def song_tags(path: Path) -> dict[str, str | None]:
     return {"artist": tags.get("artist"), "title": tags.get("title") or path.stem}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Song:
-    audio: np.ndarray
+    """The song at the clips' rate: its length, and the audio of ``[offset, offset + audio.shape[1])``.
+
+    A song given as an array is held whole. A song file is only opened: :meth:`load` decodes the span the
+    clips use (reading forward through the resampler when the rate changes), so a clip from a 10-hour file
+    costs the memory of the clip.
+    """
+
     rate: int
+    frames: int
+    channels: int
     path: Path
     artist: str | None
     title: str
+    audio: np.ndarray
+    offset: int = 0
+    file_rate: int | None = None
+    mono: bool = False
+
+    def load(self, first: int, last: int) -> None:
+        """Hold ``[first, last)`` (frames at :attr:`rate`) of a song file."""
+        if self.file_rate is None:
+            return
+        try:
+            audio, _ = read_span(self.path, first, last, self.rate, mono=self.mono)
+        except MixdownError as failure:
+            raise SongclipFailError({"song": failure.message}) from None
+        self.audio, self.offset = audio, first
 
 
 #: A song given from Python: a file, or float audio ``(channels, frames)`` with its rate.
 SongSource = str | Path | tuple[np.ndarray, int]
 
 
-def _decoded(song: SongSource) -> tuple[np.ndarray, int, Path | None]:
+def load_song(song: SongSource, preset: Preset | None, artist: str | None, title: str | None,
+              sample_rate: int | None = None) -> Song:
+    """The song (a file only opened, see :class:`Song`), downmixed and resampled as the preset (or
+    ``sample_rate``) asks."""
+    mono = bool(preset and preset.channels == 1)
+    wanted = (preset.sample_rate if preset else None) or sample_rate
     if isinstance(song, tuple):
         if len(song) != 2:
             raise SongclipFailError({"song": "expected (audio, sample_rate)"})
         try:
-            return as_audio(song[0], field="song"), check_sample_rate(song[1], field="song"), None
+            audio, rate = as_audio(song[0], field="song"), check_sample_rate(song[1], field="song")
         except MixdownError as failure:
             raise SongclipFailError({"song": failure.message}) from None
+        if mono and audio.shape[0] > 1:
+            audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
+        if wanted and wanted != rate:
+            audio, rate = resample(audio, rate, wanted), wanted
+        return Song(rate, audio.shape[1], audio.shape[0], Path("song"), artist, title or "song", audio)
     path = Path(song)
     try:
-        audio, rate = read(path)
+        with AudioFile(path) as reader:
+            file_rate, channels, file_frames = reader.sample_rate, reader.channels, reader.frames
     except MixdownError as failure:
         raise SongclipFailError({"song": failure.message}) from None
-    return audio, rate, path
+    rate = wanted or file_rate
+    channels = 1 if mono else channels
+    frames = file_frames if rate == file_rate else resampled_length(file_frames, file_rate, rate)
+    tags = song_tags(path)
+    return Song(rate, frames, channels, path, artist or tags["artist"], title or tags["title"],
+                np.empty((channels, 0), dtype=np.float32), file_rate=file_rate, mono=mono and channels == 1)
 
 
-def load_song(song: SongSource, preset: Preset | None, artist: str | None, title: str | None,
-              sample_rate: int | None = None) -> Song:
-    """The song decoded (or taken as given), downmixed and resampled as the preset (or ``sample_rate``) asks."""
-    audio, rate, path = _decoded(song)
-    if preset and preset.channels == 1 and audio.shape[0] > 1:
-        audio = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
-    wanted = (preset.sample_rate if preset else None) or sample_rate
-    if wanted and wanted != rate:
-        audio, rate = resample(audio, rate, wanted), wanted
-    tags = song_tags(path) if path is not None else {"artist": None, "title": "song"}
-    return Song(audio, rate, path or Path("song"), artist or tags["artist"], title or tags["title"])
+def load_span(song: Song, specs: list[ClipSpec | None]) -> None:
+    """Decode the part of a song file the specs cut from (they have been checked against it)."""
+    spans = [(to_frames(spec.start, song.rate), to_frames(spec.end, song.rate)) for spec in specs if spec]
+    if spans:
+        song.load(min(first for first, _ in spans), max(last for _, last in spans))
 
 
 def output_spec(fmt: str | None, preset: Preset | None, output: Path | None) -> dict[str, Any]:
@@ -224,7 +259,7 @@ def output_spec(fmt: str | None, preset: Preset | None, output: Path | None) -> 
 
 
 def cut(song: Song, spec: ClipSpec, curve: str) -> np.ndarray:
-    first, last = to_frames(spec.start, song.rate), to_frames(spec.end, song.rate)
+    first, last = to_frames(spec.start, song.rate) - song.offset, to_frames(spec.end, song.rate) - song.offset
     return apply_fades(song.audio[:, first:last], Fade(to_frames(spec.fadeIn, song.rate), curve),
                        Fade(to_frames(spec.fadeOut, song.rate), curve))
 
@@ -244,12 +279,14 @@ def clip_audio(
     preset = _preset(preset_name)
     limits = _limits(preset, min_length, max_length)
     specs, problems, many = parse_specs(document)
+    warn_unknown(unknown_spec_fields(specs, many), "Songclip spec")
     loaded = load_song(song, preset, None, None, sample_rate)
     for index, spec in enumerate(specs):
         if spec is not None:
-            problems |= check_spec(spec, loaded.audio.shape[1], loaded.rate, limits, f"[{index}]." if many else "")
+            problems |= check_spec(spec, loaded.frames, loaded.rate, limits, f"[{index}]." if many else "")
     if problems:
         raise SongclipFailError(problems)
+    load_span(loaded, specs)
     clips = [cut(loaded, spec, curve) for spec in specs]
     return clips if many else clips[0]
 
@@ -301,16 +338,17 @@ def render_clips(
         if spec is None:
             continue
         prefix = f"[{index}]." if many else ""
-        found = check_spec(spec, song.audio.shape[1], song.rate, limits, prefix)
+        found = check_spec(spec, song.frames, song.rate, limits, prefix)
         problems |= found
         if preset and preset.max_bytes and not found:
             frames = to_frames(spec.end, song.rate) - to_frames(spec.start, song.rate)
-            estimate = estimate_bytes(spec_out, frames, song.rate, song.audio.shape[0])
+            estimate = estimate_bytes(spec_out, frames, song.rate, song.channels)
             if estimate is not None and estimate > preset.max_bytes:
                 problems[f"{prefix}end"] = (f"this clip would encode to about {estimate / 2**20:.0f} MB, over the "
                                             f"{preset.max_bytes / 2**20:.0f} MB upload limit")
     if problems:
         raise SongclipFailError(problems)
+    load_span(song, specs)
     if many:
         _make_folder(output)
         targets = [output / f"clip-{i + 1:03d}.{extension}" for i in range(len(specs))]

@@ -265,8 +265,10 @@ def analysis(command: models.Selected, take: Take) -> dict[str, Any]:
 
 
 def run_command(command: models.Command, take: Take) -> Take:
-    """Apply one command (not ``undo``/``redo``, which move through the history, nor ``analyze``, which
-    changes nothing) to ``take``."""
+    """Apply one command (not ``undo``/``redo``, which move through the history) to ``take``; ``analyze``
+    changes nothing (its report is :func:`report`'s)."""
+    if command.command == "analyze":
+        return take
     changed = _with_state(command, take)
     if changed is not None:
         return changed

@@ -21,11 +21,11 @@ def run(args: argparse.Namespace) -> int:
     """Detect and print the tempo of ``args.file``; returns the exit status."""
     # Imported here, not at the top: registering the command must not load numba for every other command.
     from mixdown.engine.tempo import detect_bpm
-    from mixdown.formats import read
+    from mixdown.files import read_whole
 
     with progress_for(args, "bpm") as progress:
         progress.stage("decoding")
-        audio, rate = read(args.file)
+        audio, rate = read_whole(args.file, "tempo detection")
         progress.stage("detecting")
         estimate = detect_bpm(audio, rate, is_loop=args.loop)
     emit(args, {**estimate.to_dict(), "path": str(args.file)},

@@ -27,11 +27,19 @@ from mixdown.api_compat.twoshot.errors import TwoShotError
 from mixdown.api_compat.twoshot.models import AudioSource
 from mixdown.engine import Source, resample
 from mixdown.engine.audio import as_audio, check_sample_rate
+from mixdown.engine.resample import resampled_length
 from mixdown.errors import MixdownError
+from mixdown.files import read_span
+from mixdown.formats.stream import AudioFile
 
 #: What an in-memory library maps an ``audioId`` to: a file, an array (at the library's ``sample_rate``),
 #: ``(array, rate)``, or an object with ``audio`` (any of those) and optional ``bpm``, ``sampleId``, ``name``.
 LibraryItem = str | os.PathLike | np.ndarray | tuple | Mapping[str, Any]
+
+#: A source file longer than this (frames x channels, or bytes when its header does not state its length)
+#: is decoded only in the range each clip uses, not whole: 2^25 samples is 6.3 minutes of 44.1 kHz
+#: stereo. Shorter sources are decoded whole once and shared by every clip and render.
+LONG_SOURCE_SAMPLES = 2**25
 
 MANIFEST = "library.json"
 #: Longest file name (bytes) the file systems mixdown runs on accept.
@@ -86,6 +94,8 @@ class SampleLibrary:
                  *, sample_rate: int | None = None) -> None:
         self.sources = sources or SourceCache()
         self._memory: dict[tuple[int, int], Source] = {}
+        self._long: dict[tuple[Path, int], int | None] = {}
+        self._spans: dict[tuple[Path, int, int, int], Source] = {}
         if isinstance(root, Mapping):
             self.root: Path | None = None
             self._real_root: Path | None = None
@@ -198,6 +208,40 @@ class SampleLibrary:
             raise TwoShotError("VALIDATION_ERROR", error.message, field=field) from None
         if source.frames == 0:
             raise TwoShotError("VALIDATION_ERROR", f"audio {entry.audio_id!r} is empty", field=field)
+        return source
+
+    def long_frames(self, entry: LibraryEntry, sample_rate: int, field: str) -> int | None:
+        """The length at ``sample_rate`` of a source file over :data:`LONG_SOURCE_SAMPLES` (to be read in
+        ranges with :meth:`load_span`), or None for a source :meth:`load` decodes whole."""
+        if entry.audio is not None or entry.path is None:
+            return None
+        key = (entry.path, sample_rate)
+        if key not in self._long:
+            try:
+                with AudioFile(entry.path) as reader:
+                    known = reader.header_frames
+                    size = known * reader.channels if known is not None else entry.path.stat().st_size
+                    frames = None
+                    if size > LONG_SOURCE_SAMPLES:
+                        frames = reader.frames
+                        if reader.sample_rate != sample_rate:
+                            frames = resampled_length(frames, reader.sample_rate, sample_rate)
+            except (MixdownError, OSError) as error:
+                raise TwoShotError("VALIDATION_ERROR", getattr(error, "message", str(error)), field=field) from None
+            self._long[key] = frames
+        return self._long[key]
+
+    def load_span(self, entry: LibraryEntry, sample_rate: int, field: str, first: int, last: int) -> Source:
+        """Frames ``[first, last)`` at ``sample_rate`` of a long source file (see :meth:`long_frames`): the
+        same samples as that range of :meth:`load`'s whole decode, in the memory of the range."""
+        key = (entry.path, sample_rate, first, last)
+        source = self._spans.get(key)
+        if source is None:
+            try:
+                audio, _ = read_span(entry.path, first, last, sample_rate)
+            except MixdownError as error:
+                raise TwoShotError("VALIDATION_ERROR", error.message, field=field) from None
+            source = self._spans[key] = Source(audio, sample_rate, entry.audio_id)
         return source
 
     def _in_memory(self, entry: LibraryEntry, sample_rate: int, field: str) -> Source:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields
+from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields, warn_unknown
 from mixdown.api_compat.json_input import load_json
 from mixdown.api_compat.sources import SourceCache
 from mixdown.api_compat.twoshot.bpm import detect_source_bpm
@@ -140,6 +140,7 @@ def render_array(
     encodes (``max_duration`` as there). Raises :class:`TwoShotError` for bad input."""
     overrides = {"quality": quality, "startTime": start, "endTime": end, "sampleRate": sample_rate}
     parsed = parse_document(_with_overrides(document, overrides))
+    warn_unknown(parsed.unknown, "TwoShot project")
     plan = _plan(parsed, _library(library, None), varispeed, max_duration)
     try:
         audio = render(plan.timeline, plan.start, plan.end, materials=materials)
@@ -208,6 +209,7 @@ def render_document(
         "format": fmt,
         "quality": parsed.request.quality,
         "sampleRate": plan.timeline.sample_rate,
+        "channels": plan.timeline.channels,
         "frames": frames,
         "duration": frames / plan.timeline.sample_rate,
         "clips": plan.clip_count,

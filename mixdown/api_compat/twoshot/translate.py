@@ -123,27 +123,33 @@ class Translator:
                                field=f"{path}.speed")
         return ratio
 
-    def _cut(self, clip: ClipModel, source: Source, path: str) -> tuple[int, int]:
-        duration = source.frames / self.sample_rate
+    def _cut(self, clip: ClipModel, frames: int, path: str) -> tuple[int, int]:
+        """The clip's range of a source of ``frames`` frames at the render rate."""
+        duration = frames / self.sample_rate
         start = min(clip.cutStart or 0.0, duration)
         end = duration if clip.cutEnd is None else min(clip.cutEnd, duration)
         if end <= start:
-            return 0, source.frames
+            return 0, frames
         first = whole_frames(start * self.sample_rate, f"{path}.cutStart", start)
-        last = min(source.frames, whole_frames(end * self.sample_rate, f"{path}.cutEnd", end))
-        first = min(first, source.frames - 1)
+        last = min(frames, whole_frames(end * self.sample_rate, f"{path}.cutEnd", end))
+        first = min(first, frames - 1)
         return first, max(last, first + 1)
 
     def place(self, t: int, c: int, clip: ClipModel, solo_clip: object) -> _Placed:
         path = f"tracks[{t}].clips[{c}]"
         entry = self.library.entry(clip.source, f"{path}.source")
-        source = self.library.load(entry, self.sample_rate, f"{path}.source")
+        long_frames = self.library.long_frames(entry, self.sample_rate, f"{path}.source")
+        if long_frames is None:
+            source = self.library.load(entry, self.sample_rate, f"{path}.source")
+        else:  # a long file: only the clip's range is decoded
+            first, last = self._cut(clip, long_frames, path)
+            source = self.library.load_span(entry, self.sample_rate, f"{path}.source", first, last)
         ratio = self._ratio(clip, entry, source, path)
         low, high = SEMITONE_RANGE
         if not low <= clip.pitchOffset <= high:
             raise TwoShotError("VALIDATION_ERROR", f"pitchOffset must be within [{low:g}, {high:g}] semitones",
                                field=f"{path}.pitchOffset")
-        first, last = self._cut(clip, source, path)
+        first, last = self._cut(clip, source.frames, path) if long_frames is None else (0, source.frames)
         position = self.samples(clip.position, f"{path}.position")
         try:
             engine = Clip(

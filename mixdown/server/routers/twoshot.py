@@ -194,7 +194,7 @@ async def render_project(request: Request, project_id: str) -> dict[str, Any]:
 
 
 @router.get("/project/render/{job_id}", summary="Render job status (progress 0-100, audioId once completed)")
-def render_status(request: Request, job_id: str) -> dict[str, Any]:
+async def render_status(request: Request, job_id: str) -> dict[str, Any]:
     return request.app.state.renders.status(job_id)
 
 

@@ -1,0 +1,116 @@
+"""``mixdown serve`` under load: 200 concurrent render requests against ``mixdown batch`` on the same jobs.
+
+The jobs are the batch benchmark's: the bundled demo project (7 tracks, 8 bars at 120 BPM, 16 s), each with
+its own pitch on one clip, rendered at ``quality: low`` to WAV. Both run on a warmed process pool of one
+worker per core on this machine. The server's figure is the wall time from the first POST of 200
+concurrent ``POST /twoshot/project/render`` requests to the last job read ``completed``; the peer's is
+``run_batch`` over the same 200 jobs. While the renders run, a prober GETs ``GET /project/render/{jobId}``
+every 10 ms and its latencies give p50/p99. Targets: throughput >= 0.8x the batch's (asserted), p99 < 50 ms
+(recorded, not asserted: on a shared 2-core machine under load the figure measures the scheduler's queue as
+much as the server).
+
+``MIXDOWN_BENCH_SERVER_JOBS`` changes the job count (default 200).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+
+import httpx
+import pytest
+
+from mixdown.api_compat.twoshot.demo import demo_project, write_library
+from mixdown.batch.manifest import Job
+from mixdown.batch.runner import _local_executor, run_batch
+from tests.server_process import Server
+
+JOBS = int(os.environ.get("MIXDOWN_BENCH_SERVER_JOBS", "200"))
+WORKERS = os.cpu_count() or 1
+AUDIO_SECONDS = 16.0
+
+
+def project(i: int) -> dict:
+    body = demo_project()
+    body["tracks"][4]["clips"][0]["pitchOffset"] = float(i % 5)
+    return body
+
+
+def render_body(i: int) -> dict:
+    return {"project": project(i), "render": {"format": "wav", "quality": "low"}}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("server-bench") / "home"
+    write_library(home / "library")
+    with Server(home, workers=WORKERS) as running:
+        yield running
+
+
+async def _serve_round(url: str, count: int) -> tuple[float, list[float], list[dict]]:
+    """POST ``count`` renders at once; then follow the oldest unfinished job (the pool runs them in order) until
+    every one reads completed, while a prober GETs a running job's status every 10 ms for latencies."""
+    limits = httpx.Limits(max_connections=count + 8, max_keepalive_connections=count + 8)
+    async with httpx.AsyncClient(base_url=f"{url}/twoshot", timeout=300, limits=limits) as client:
+        started = time.perf_counter()
+        accepted = await asyncio.gather(*(client.post("/project/render", json=render_body(i)) for i in range(count)))
+        assert all(reply.status_code == 202 for reply in accepted), [r.text for r in accepted if r.status_code != 202]
+        pending = [reply.json()["jobId"] for reply in accepted]
+        finished: dict[str, dict] = {}
+        latencies: list[float] = []
+
+        async def probe() -> None:
+            while pending:
+                began = time.perf_counter()
+                await client.get(f"/project/render/{pending[-1]}")
+                latencies.append(time.perf_counter() - began)
+                await asyncio.sleep(0.01)
+
+        prober = asyncio.create_task(probe())
+        while pending:
+            status = (await client.get(f"/project/render/{pending[0]}")).json()
+            if status["status"] == "processing":
+                await asyncio.sleep(0.02)
+                continue
+            finished[pending.pop(0)] = status
+        wall = time.perf_counter() - started
+        await prober
+    return wall, latencies, list(finished.values())
+
+
+def test_server_against_batch(peer_report, server, tmp_path):
+    warm = asyncio.run(_serve_round(server.url, 4 * WORKERS))[2]
+    assert all(status["status"] == "completed" for status in warm)
+    rounds = [asyncio.run(_serve_round(server.url, JOBS)) for _ in range(2)]
+    wall, _, statuses = min(rounds, key=lambda r: r[0])
+    assert len(statuses) == JOBS and all(s["status"] == "completed" for s in statuses), statuses[:3]
+    assert len({s["audioId"] for s in statuses}) == JOBS
+    all_latencies = sorted(lat for r in rounds for lat in r[1])
+    p50 = statistics.median(all_latencies)
+    p99 = all_latencies[min(len(all_latencies) - 1, round(0.99 * len(all_latencies)))]
+
+    library = tmp_path / "batch"
+    write_library(library / "library")
+    jobs = [Job(i, {"kind": "twoshot", "project": project(i), "library": "library", "quality": "low",
+                    "format": "wav"}, library, f"line {i + 1}") for i in range(JOBS)]
+    with _local_executor(WORKERS) as pool:
+        run_batch(jobs[: 4 * WORKERS], tmp_path / "warm", executor=pool)
+        batch_times = []
+        for attempt in range(2):
+            started = time.perf_counter()
+            summary = run_batch(jobs, tmp_path / f"out{attempt}", executor=pool)
+            batch_times.append(time.perf_counter() - started)
+            assert summary.ok == JOBS
+    batch = min(batch_times)
+    ratio = batch / wall
+    audio = JOBS * AUDIO_SECONDS
+    peer_report.record(f"server: {JOBS} concurrent short TwoShot renders", f"mixdown serve, {WORKERS} workers",
+                       wall, audio, f"{JOBS / wall:.1f} renders/s, {ratio:.2f}x the batch's throughput; "
+                                    f"GET status while rendering p50 {1000 * p50:.1f} ms, p99 {1000 * p99:.1f} ms "
+                                    f"({len(all_latencies)} GETs)")
+    peer_report.record(f"server: {JOBS} concurrent short TwoShot renders", f"mixdown batch, {WORKERS} workers",
+                       batch, audio, f"{JOBS / batch:.1f} renders/s")
+    assert ratio >= 0.8
