@@ -325,3 +325,10 @@ def test_every_command_takes_json_q_and_v():
     assert len(leaves) >= 17
     for leaf in leaves:
         assert {"--json", "-q", "--quiet", "-v", "--verbose"} <= set(leaf._option_string_actions), leaf.prog
+
+
+def test_reply_options_may_come_before_the_command(capsys, files):
+    code, out, _ = run(capsys, "--json", "-q", "info", files["song"])
+    assert code == 0 and json.loads(out)["path"] == files["song"]
+    code, out, _ = run(capsys, "--json", "job", "get", "job_nope", "--store", files["store"])
+    assert code == 2 and set(json.loads(out)["error"]) == {"message", "param"}
