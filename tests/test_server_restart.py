@@ -84,3 +84,27 @@ def test_twistedwave_jobs_a_stopped_server_left_are_run_on_start(tmp_path):
                         ("pending", "importing", "editing", "exporting"))
         assert done["state"] == "completed" and done["output"]["state"] == "completed", done
         assert client.get(f"/online/api/jobs/{job['id']}/download").status_code == 200
+
+
+def test_a_killed_worker_fails_its_render_and_the_server_goes_on(tmp_path):
+    import os
+    import signal
+    from pathlib import Path
+
+    write_library(tmp_path / "home" / "library")
+    body = {"project": demo_project(), "render": {"endTime": 240}}
+    with Server(tmp_path / "home") as server, httpx.Client(base_url=f"{server.url}/twoshot", timeout=60) as client:
+        wait_for(client, "/sample", lambda rows: not any(r["processing"] for r in rows), timeout=120)
+        job = client.post("/project/render", json=body).json()["jobId"]
+        wait_for(client, f"/project/render/{job}", lambda r: r["progress"] > 0, timeout=120)
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+        workers = [int(pid) for pid in children
+                   if "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+        assert workers
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        failed = wait_for(client, f"/project/render/{job}", lambda r: r["status"] != "processing")
+        assert failed["status"] == "failed" and failed["error"]["code"] == "INTERNAL_ERROR", failed
+        again = client.post("/project/render", json={"project": demo_project(), "render": {"endTime": 4}}).json()
+        assert wait_for(client, f"/project/render/{again['jobId']}",
+                        lambda r: r["status"] != "processing")["status"] == "completed"

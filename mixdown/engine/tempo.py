@@ -6,8 +6,10 @@ of evidence, each reported in :class:`TempoEvidence`:
 
 ``bar-length hypothesis``
     A loop spans whole bars, so its tempo is exactly ``bars * 4 * 60 / length`` for some bar count: as
-    exact as the length, not measured. The length is taken from the first sound to the file's end, and to
-    the sound's end when they differ (encoder padding, a tail of silence). A count of 1, 2, 4, 8 or 16 bars
+    exact as the length, not measured. The length runs from the first sound (its attack, past an encoder's
+    pre-echo) to the file's end or to the sound's end when they differ, whichever one pass of the onsets
+    keeps best; when neither keeps it exactly (an encoder's padding after the loop), the bars are the
+    hypothesis's and the tempo the one-pass grid's. A count of 1, 2, 4, 8 or 16 bars
     whose tempo is in ``[low, high]`` is taken when the onsets support it: the tempo measured on the audio
     played as a loop is an octave of it, so closely that their grids part by at most
     :data:`LOOP_DRIFT_SECONDS` over the file, and its grid laid from the first sound is strong (a loop starts
@@ -30,8 +32,10 @@ is taken. Patterns that put as much on the off-beats as on the beats (a reggae s
 octave; nothing in the onsets says otherwise.
 
 No tempo. A one-shot (a drum hit, a note, a chord), a sustained sound or noise has no beat to keep: fewer
-than :data:`MIN_ONSETS` distinct onsets, or a best grid whose confidence is under :data:`MIN_CONFIDENCE`,
-answers ``bpm = None``, and tempo-sync plays such a clip at its own speed.
+than :data:`MIN_ONSETS` distinct onsets (a noise's or a vibrato's flicker is no onset, see
+:mod:`mixdown.engine.onsets`), a best grid whose confidence is under :data:`MIN_CONFIDENCE`, or fewer than
+:data:`MIN_BEATS` of its beats in the sound answers ``bpm = None``, and tempo-sync plays such a clip at its
+own speed.
 """
 
 from __future__ import annotations
@@ -173,10 +177,10 @@ class TempoEvidence:
 class TempoEstimate:
     """A detected tempo, or ``bpm = None``: no tempo (a one-shot, a held note, noise, silence).
 
-    ``confidence`` in [0, 1]: the grid's contrast times its coverage, reduced when the octave decision was
-    close (near 0 for noise, about 0.9 for a clean drum loop); below :data:`MIN_CONFIDENCE` the answer is no
-    tempo. ``bars`` is the loop's bar count when the bar-length hypothesis decided. ``method``:
-    ``"loop-length"``, ``"onset-grid"`` or ``"none"``.
+    ``confidence`` in [0, 1]: the grid's contrast, times ``0.5 + 0.5 coverage``, times ``0.5 + 0.5`` the
+    decisiveness of the octave choice (near 0 for noise, about 0.9 for a clean drum loop); below
+    :data:`MIN_CONFIDENCE` the answer is no tempo. ``bars`` is the loop's bar count when the bar-length
+    hypothesis decided. ``method``: ``"loop-length"``, ``"onset-grid"`` or ``"none"``.
     """
 
     bpm: float | None

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from mixdown import __version__
 from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.service import TwistedWave
-from mixdown.server import errors
+from mixdown.server import errors, openapi
 from mixdown.server.config import MAX_JSON_BODY, ServerConfig
 from mixdown.server.library import analyse, import_folder
 from mixdown.server.limits import BodyLimit
@@ -68,6 +68,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                   description="The TwoShot, TwistedWave and Songclip APIs, rendered locally by mixdown.")
     app.state.config = config
     errors.install(app)
+    openapi.install(app)
     app.include_router(twoshot.router)
     app.include_router(twistedwave.router)
     app.include_router(songclip.router)
