@@ -38,8 +38,8 @@ def test_killed_server_resumes_its_renders(tmp_path):
 
 def test_a_full_queue_answers_429_and_long_renders_are_refused(tmp_path):
     write_library(tmp_path / "home" / "library")
-    body = {"project": demo_project(), "render": {"endTime": 30}}
-    with Server(tmp_path / "home", "--queue", "2", "--max-duration", "40") as server, \
+    body = {"project": demo_project(), "render": {"endTime": 900}}  # long enough to be queued still
+    with Server(tmp_path / "home", "--queue", "2", "--max-duration", "1000") as server, \
             httpx.Client(base_url=f"{server.url}/twoshot", timeout=60) as client:
         wait_for(client, "/sample", lambda rows: not any(r["processing"] for r in rows), timeout=120)
         assert httpx.get(f"{server.url}/health").json()["pending"] == 0
@@ -49,7 +49,7 @@ def test_a_full_queue_answers_429_and_long_renders_are_refused(tmp_path):
         for reply in replies[:2]:
             status = wait_for(client, f"/project/render/{reply.json()['jobId']}", lambda r: r["status"] != "processing")
             assert status["status"] == "completed"
-        too_long = client.post("/project/render", json={"project": demo_project(), "render": {"endTime": 50}})
+        too_long = client.post("/project/render", json={"project": demo_project(), "render": {"endTime": 1100}})
         assert too_long.status_code == 202
         status = wait_for(client, f"/project/render/{too_long.json()['jobId']}", lambda r: r["status"] != "processing")
         assert status["status"] == "failed" and status["error"]["code"] == "VALIDATION_ERROR", status
