@@ -9,7 +9,9 @@ from mixdown.api_compat.twoshot.demo import demo_project, write_library
 from tests.server_process import Server, wait_for
 
 
-def test_killed_server_resumes_its_renders(tmp_path):
+@pytest.mark.parametrize("stop", ["kill", "stop"])
+def test_stopped_server_resumes_its_renders(tmp_path, stop):
+    """``kill``: SIGKILL to the server and its workers (a crash); ``stop``: SIGTERM (a shutdown)."""
     write_library(tmp_path / "home" / "library")
     project = demo_project()
     server = Server(tmp_path / "home").start()
@@ -21,7 +23,7 @@ def test_killed_server_resumes_its_renders(tmp_path):
             running = wait_for(client, f"/project/render/{long['jobId']}", lambda r: r["progress"] > 0, timeout=120)
             assert running["status"] == "processing", running
             kept = client.post("/project", json=project).json()["id"]
-        server.kill()
+        getattr(server, stop)()
         server.start()
         with httpx.Client(base_url=f"{server.url}/twoshot", timeout=60) as client:
             for job, frames in ((long, 240 * 44_100), (short, 8 * 44_100)):
