@@ -28,7 +28,7 @@ from mixdown.cli import main
 from mixdown.formats import encode, write
 from tests.conftest import noise
 
-EXAMPLES = int(os.environ.get("MIXDOWN_CAMPAIGN_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("MIXDOWN_CAMPAIGN_EXAMPLES", "40"))
 CASE_SECONDS = 60
 RATE = 22_050
 FORMATS = ("wav", "flac", "mp3", "ogg", "m4a", "aiff", "au", "caf", "w64", "wv", "mp2", "wma")

@@ -31,7 +31,7 @@ def _start(app: FastAPI, config: ServerConfig) -> None:
     state = State(config.home)
     app.state.state = state
     app.state.queue = WorkQueue(config.workers, config.scheduler, config.max_pending)
-    app.state.renders = Renders(state, app.state.queue)
+    app.state.renders = Renders(state, app.state.queue, config.max_duration)
     import_folder(state)
     for row in state.all("SELECT audio_id FROM samples WHERE processing = 1"):
         analyse(app.state, row["audio_id"])
