@@ -31,7 +31,7 @@ from tests.tempo_signals import Case, groove, one_shot_cases, tempo_cases
 RESULTS = Path(__file__).resolve().parent / "results"
 TEMPO_CASES = 240
 ONE_SHOT_CASES = 108
-SEED = 11
+SEED = 23
 LOW, HIGH = 70.0, 180.0
 TOLERANCE = 0.5
 ESSENTIA_RATE = 44_100

@@ -168,7 +168,9 @@ def _leaves(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mixdown", description="Local, offline audio rendering engine.")
+    parser = _Parser(prog="mixdown", description="Local, offline audio rendering engine.", epilog=(
+        "Every command takes --json (one JSON reply, or the error object), -q (stderr: errors only) and -v "
+        "(timings, tracebacks). Exit status: 0 success, 2 bad input, 1 internal failure, 130 interrupted."))
     parser.add_argument("-V", "--version", action="version", version=f"mixdown {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -249,7 +251,7 @@ def _fail(args: argparse.Namespace, error: MixdownError) -> int:
         on_error(args, error)
     name = command_name(args)
     if isinstance(error, CommandInterruptedError):
-        print(f"{name}: interrupted", file=sys.stderr)
+        print(f"{name}: {error.message}", file=sys.stderr)
     elif isinstance(error, InternalError):
         print(f"{name}: internal error: {error}", file=sys.stderr)
     else:
@@ -257,9 +259,21 @@ def _fail(args: argparse.Namespace, error: MixdownError) -> int:
     return error.exit_code
 
 
+#: Options every command takes, also accepted before the command's name (``mixdown --json info x.wav``).
+_REPLY_OPTIONS = frozenset({"--json", "-q", "--quiet", "-v", "--verbose"})
+
+
+def _reply_options_last(argv: list[str]) -> list[str]:
+    """``argv`` with the reply options written before the command moved after it, where its parser reads them."""
+    lead = 0
+    while lead < len(argv) and argv[lead] in _REPLY_OPTIONS:
+        lead += 1
+    return argv[lead:] + argv[:lead] if lead < len(argv) else argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = _reply_options_last(sys.argv[1:] if argv is None else list(argv))
     try:
         args, extra = _parser().parse_known_args(argv)
     except UsageError as error:

@@ -12,7 +12,7 @@
   failure, the traceback.
 - Exit status: 0 success, 2 bad input (a missing or unreadable file, an out-of-range value, an unwritable
   output path, an option error), 1 internal failure (and a batch or job that ran but failed), 130
-  interrupted.
+  interrupted by Ctrl-C, 128 + N stopped by signal N (143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from typing import Any
 
 from mixdown.errors import AudioReadError, InvalidInputError, MixdownError, OutputError
 
-EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130

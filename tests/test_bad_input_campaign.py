@@ -33,7 +33,7 @@ from mixdown.formats import read, write
 from tests.bad_input import process, refused
 
 SR = 8_000
-EXAMPLES = int(os.environ.get("MIXDOWN_CAMPAIGN_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("MIXDOWN_CAMPAIGN_EXAMPLES", "20"))
 CAMPAIGN = settings(max_examples=EXAMPLES, deadline=None, derandomize="MIXDOWN_CAMPAIGN_EXAMPLES" not in os.environ,
                     suppress_health_check=list(HealthCheck))
 COUNTS: Counter[tuple[str, str]] = Counter()
@@ -123,8 +123,10 @@ TWOSHOT_FIELDS = [
 def test_twoshot_bodies(world, changes):
     document: object = PROJECT
     for path, value in changes:
-        if len(path) == 1:
-            document = value if path == ("project",) else {**document, "render": value}
+        if path == ("project",):
+            document = value
+        elif path == ("render",):
+            document = {**document, "render": value} if isinstance(document, dict) else document
         else:
             try:
                 document = _set(document, path, value)

@@ -372,3 +372,17 @@ def test_long_render_sources_are_decoded_only_in_the_range_each_clip_uses(tmp_pa
     ranged = mixdown.twoshot.render(project, library, 44_100)
     assert sorted((first, last) for _, _, first, last in library._spans) == [(132_300, 154_350), (551_250, 617_400)]
     np.testing.assert_array_equal(ranged, whole)
+
+
+def test_a_twistedwave_document_over_the_memory_bound_fails_its_job_with_the_reason(tmp_path, monkeypatch):
+    import mixdown.files
+
+    monkeypatch.setattr(mixdown.files, "MAX_IN_MEMORY_SAMPLES", 50_000)
+    mixdown.write(tmp_path / "take.wav", noise(1.0, 48_000, seed=13), 48_000)
+    service = mixdown.twistedwave.TwistedWave(tmp_path / "store")
+    try:
+        job = service.submit({"document": {"url": str(tmp_path / "take.wav")}, "output": {"format": "wav"}})
+    finally:
+        service.close()
+    assert job["state"] == "failed"
+    assert "holds the whole signal in memory" in json.dumps(job)

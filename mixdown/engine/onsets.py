@@ -71,8 +71,9 @@ def _mel_power(padded: np.ndarray, frames: int) -> np.ndarray:
     block = 2048
     for start in range(0, frames, block):
         stop = min(frames, start + block)
-        spectrum = scipy.fft.rfft(view[start:stop] * window, axis=1)
-        np.matmul(spectrum.real**2 + spectrum.imag**2, filters, out=out[start:stop])
+        spectrum = scipy.fft.rfft(view[start:stop] * window, axis=1).view(np.float32)
+        np.square(spectrum, out=spectrum)
+        np.matmul(spectrum[:, 0::2] + spectrum[:, 1::2], filters, out=out[start:stop])
     return out
 
 

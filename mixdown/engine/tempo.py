@@ -6,8 +6,10 @@ of evidence, each reported in :class:`TempoEvidence`:
 
 ``bar-length hypothesis``
     A loop spans whole bars, so its tempo is exactly ``bars * 4 * 60 / length`` for some bar count: as
-    exact as the length, not measured. The length is taken from the first sound to the file's end, and to
-    the sound's end when they differ (encoder padding, a tail of silence). A count of 1, 2, 4, 8 or 16 bars
+    exact as the length, not measured. The length runs from the first sound (its attack, past an encoder's
+    pre-echo) to the file's end or to the sound's end when they differ, whichever one pass of the onsets
+    keeps best; when neither keeps it exactly (an encoder's padding after the loop), the bars are the
+    hypothesis's and the tempo the one-pass grid's. A count of 1, 2, 4, 8 or 16 bars
     whose tempo is in ``[low, high]`` is taken when the onsets support it: the tempo measured on the audio
     played as a loop is an octave of it, so closely that their grids part by at most
     :data:`LOOP_DRIFT_SECONDS` over the file, and its grid laid from the first sound is strong (a loop starts
@@ -30,8 +32,10 @@ is taken. Patterns that put as much on the off-beats as on the beats (a reggae s
 octave; nothing in the onsets says otherwise.
 
 No tempo. A one-shot (a drum hit, a note, a chord), a sustained sound or noise has no beat to keep: fewer
-than :data:`MIN_ONSETS` distinct onsets, or a best grid whose confidence is under :data:`MIN_CONFIDENCE`,
-answers ``bpm = None``, and tempo-sync plays such a clip at its own speed.
+than :data:`MIN_ONSETS` distinct onsets (a noise's or a vibrato's flicker is no onset, see
+:mod:`mixdown.engine.onsets`), a best grid whose confidence is under :data:`MIN_CONFIDENCE`, or fewer than
+:data:`MIN_BEATS` of its beats in the sound answers ``bpm = None``, and tempo-sync plays such a clip at its
+own speed.
 """
 
 from __future__ import annotations
@@ -88,9 +92,11 @@ BACKBEAT_MARGIN = 1.5
 #: The grid's mean onset strength must exceed the envelope's mean by this factor to count as support...
 MIN_CONTRAST = 1.15
 #: ... and be at least this fraction of the measured beat grid's (at the slowest octave in range)...
-LOOP_STRENGTH = 0.4
+LOOP_STRENGTH = 0.6
 #: ... and of the same grid's at its best phase.
 LOOP_PHASE_STRENGTH = 0.5
+#: A grid fit over many tempi first tries every this-many-th of them.
+COARSE_STRIDE = 4
 #: Tempi the autocorrelation is read at, log-spaced over ``[low, high]``, before the grid refines one.
 COARSE_STEPS = 400
 #: A loop shorter than this is repeated to this length for its measured tempo: one bar has too few beats.
@@ -171,10 +177,10 @@ class TempoEvidence:
 class TempoEstimate:
     """A detected tempo, or ``bpm = None``: no tempo (a one-shot, a held note, noise, silence).
 
-    ``confidence`` in [0, 1]: the grid's contrast times its coverage, reduced when the octave decision was
-    close (near 0 for noise, about 0.9 for a clean drum loop); below :data:`MIN_CONFIDENCE` the answer is no
-    tempo. ``bars`` is the loop's bar count when the bar-length hypothesis decided. ``method``:
-    ``"loop-length"``, ``"onset-grid"`` or ``"none"``.
+    ``confidence`` in [0, 1]: the grid's contrast, times ``0.5 + 0.5 coverage``, times ``0.5 + 0.5`` the
+    decisiveness of the octave choice (near 0 for noise, about 0.9 for a clean drum loop); below
+    :data:`MIN_CONFIDENCE` the answer is no tempo. ``bars`` is the loop's bar count when the bar-length
+    hypothesis decided. ``method``: ``"loop-length"``, ``"onset-grid"`` or ``"none"``.
     """
 
     bpm: float | None
@@ -276,26 +282,47 @@ class _Fit:
 
 def _fit_grid(envelope: np.ndarray, fps: float, bpm: float, search: float, phase_range: tuple[float, float] | None,
               steps: int = 241) -> _Fit:
-    """Fit a beat grid within ``bpm * (1 +- search)``; phases in ``phase_range`` frames, or any when ``None``."""
+    """Fit a beat grid within ``bpm * (1 +- search)``; phases in ``phase_range`` frames, or any when ``None``.
+
+    Coarse to fine: every :data:`COARSE_STRIDE`-th of ``steps`` tempi at whole-frame phases first, then the
+    tempi and half-frame phases around the best of them.
+    """
     tempi = bpm * np.exp(np.linspace(-search, search, steps))
     periods = 60.0 * fps / tempi
     if phase_range is None:
-        count = math.ceil(periods.max() * 2.0)
-        first = np.zeros_like(periods)
-        step = periods / count
+        low, high = 0.0, float(periods.max())
     else:
-        count = max(2, math.ceil((phase_range[1] - phase_range[0]) * 2.0) + 1)
-        first = np.full_like(periods, phase_range[0])
-        step = np.full_like(periods, (phase_range[1] - phase_range[0]) / (count - 1))
-    table = np.empty((steps, count), dtype=np.float64)
-    grid_table(envelope, periods, first, step, table)
-    best_phase = table.argmax(axis=1)
-    scores = table[np.arange(steps), best_phase]
-    i = int(scores.argmax())
+        low, high = phase_range
+    if steps > 4 * COARSE_STRIDE:
+        coarse = np.arange(0, steps, COARSE_STRIDE)
+        i, phase, _ = _grid_search(envelope, periods[coarse], low, high, 1.0)
+        centre = int(coarse[i])
+        near = np.arange(max(0, centre - COARSE_STRIDE), min(steps, centre + COARSE_STRIDE + 1))
+        j, phase, scores = _grid_search(envelope, periods[near], max(low, phase - 1.0), min(high, phase + 1.0), 0.5)
+        i = int(near[j])
+        offset = _parabolic(scores, j)
+    else:
+        i, phase, scores = _grid_search(envelope, periods, low, high, 0.5)
+        offset = _parabolic(scores, i)
     fitted = float(tempi[i])
     if steps > 1:
-        fitted *= math.exp(_parabolic(scores, i) * 2.0 * search / (steps - 1))
-    return _Fit(fitted, float(first[i] + best_phase[i] * step[i]), float(scores[i]))
+        fitted *= math.exp(offset * 2.0 * search / (steps - 1))
+    return _Fit(fitted, phase, float(scores.max()))
+
+
+def _grid_search(envelope: np.ndarray, periods: np.ndarray, low: float, high: float,
+                 resolution: float) -> tuple[int, float, np.ndarray]:
+    """The best of ``periods`` at phases ``low .. high`` frames, ``resolution`` apart: its index, its phase and
+    every period's best score."""
+    count = max(2, math.ceil((high - low) / resolution) + 1)
+    first = np.full_like(periods, low)
+    step = np.full_like(periods, (high - low) / (count - 1))
+    table = np.empty((periods.shape[0], count), dtype=np.float64)
+    grid_table(envelope, periods, first, step, table)
+    best_phase = table.argmax(axis=1)
+    scores = table[np.arange(periods.shape[0]), best_phase]
+    i = int(scores.argmax())
+    return i, float(first[i] + best_phase[i] * step[i]), scores
 
 
 def _faster_octave_evidence(envelope: np.ndarray, fps: float, bpm: float, phase: float) -> float:
@@ -550,9 +577,10 @@ def _grid_reading(envelopes: Envelopes, request: _Request) -> _Reading:
     phase = _start_phase(envelope, bpm, fit.phase)
     bpm, decisiveness, backbeat = _resolve_octave(envelopes, envelope, bpm, phase, request.high)
     # A range narrower than an octave may hold none of the tempo's octaves: then the one nearest to it.
-    while bpm > request.high and bpm / 2.0 >= request.low:
+    high = request.high * (1.0 + RANGE_SLACK)
+    while bpm > high and bpm / 2.0 >= request.low:
         bpm /= 2.0
-    if bpm > request.high and bpm / request.high > request.low / (bpm / 2.0):
+    if bpm > high and bpm / request.high > request.low / (bpm / 2.0):
         bpm /= 2.0
     # Judged on the looped envelope: an attack at the first sample is no evidence of a beat.
     return _Reading(bpm, decisiveness, None, phase, envelopes.looped,

@@ -51,7 +51,8 @@ from mixdown.api_compat.twistedwave.transfer import (
     post_file,
 )
 from mixdown.errors import MixdownError, OutputError
-from mixdown.formats import export, parse_output, read
+from mixdown.files import read_whole
+from mixdown.formats import export, parse_output
 from mixdown.formats.tags import read_markers, read_tags
 
 ACTIVE = ("pending", "importing", "editing", "exporting")
@@ -236,7 +237,7 @@ class Runner:
             path = fetch(source, self.store.temp_folder(), job["id"], timeout=self.download_timeout,
                          max_bytes=self.max_download_bytes, confinement=self.confinement)
         try:
-            audio, rate = read(path)
+            audio, rate = read_whole(path, "editing a document")
             markers = [marker for marker in read_markers(path) if marker[0] <= audio.shape[1]]
             state = offline_edits.EditorState(tags=read_tags(path)).to_json()
         finally:

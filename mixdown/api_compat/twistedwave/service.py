@@ -51,6 +51,15 @@ def _token(doc_id: str) -> str:
     return f"{doc_id}:" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(20))
 
 
+def _probe(check: Callable[[], bool], param: str) -> bool:
+    """``check()`` of a local url's path; a path the system refuses to look at (a name over 255 bytes) is
+    the request's mistake."""
+    try:
+        return check()
+    except OSError as error:
+        raise TwistedWaveError(f"cannot be used: {error.strerror or error}", param=param) from None
+
+
 def check_limit(limit: Any) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise TwistedWaveError(f"must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}", param="limit")
@@ -120,7 +129,7 @@ class TwistedWave:
         source = None
         if url is not None:
             location = locate(url, f"{prefix}.url", self.confinement)
-            if location.kind == "local" and not location.path.is_file():
+            if location.kind == "local" and not _probe(location.path.is_file, f"{prefix}.url"):
                 raise TwistedWaveError(f"no such file: {str(location.path)!r}", param=f"{prefix}.url")
             source = location.target
         output, target = self._output(request.output, request.note)
@@ -200,7 +209,8 @@ class TwistedWave:
         if output.get("url") is not None:
             location = locate(output["url"], "output.url", self.confinement)
             kind = location.kind
-            if kind == "local" and not (location.path.is_dir() or location.path.parent.is_dir()):
+            if kind == "local" and not _probe(lambda: location.path.is_dir() or location.path.parent.is_dir(),
+                                              "output.url"):
                 raise TwistedWaveError(f"folder {str(location.path.parent)!r} does not exist", param="output.url")
             target = location.target
         if output.get("post_note") and kind != "http":
