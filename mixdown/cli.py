@@ -259,9 +259,21 @@ def _fail(args: argparse.Namespace, error: MixdownError) -> int:
     return error.exit_code
 
 
+#: Options every command takes, also accepted before the command's name (``mixdown --json info x.wav``).
+_REPLY_OPTIONS = frozenset({"--json", "-q", "--quiet", "-v", "--verbose"})
+
+
+def _reply_options_last(argv: list[str]) -> list[str]:
+    """``argv`` with the reply options written before the command moved after it, where its parser reads them."""
+    lead = 0
+    while lead < len(argv) and argv[lead] in _REPLY_OPTIONS:
+        lead += 1
+    return argv[lead:] + argv[:lead] if lead < len(argv) else argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = _reply_options_last(sys.argv[1:] if argv is None else list(argv))
     try:
         args, extra = _parser().parse_known_args(argv)
     except UsageError as error:

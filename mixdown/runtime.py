@@ -26,9 +26,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
+from mixdown import stop
 from mixdown.console import CommandInterruptedError
 from mixdown.errors import InvalidInputError
 from mixdown.formats.atomic import STDIO
+from mixdown.stop import Terminated
 
 #: Argument names that hold a file the command reads.
 INPUT_ARGUMENTS = ("file", "input", "project", "spec", "song", "manifest")
@@ -36,38 +38,39 @@ EXIT_BROKEN_PIPE = 128 + 13
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
-class Terminated(KeyboardInterrupt):
-    """A signal asked the process to stop; a KeyboardInterrupt, so code that handles Ctrl-C handles it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
 @contextlib.contextmanager
 def signals_raise() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM raise :class:`Terminated` once; the old handlers come back after.
+    """Within the block, SIGINT and SIGTERM raise :class:`Terminated` once (and :func:`mixdown.stop.check`
+    raises it again where it was swallowed); the old handlers come back after.
 
     Outside the main thread (where Python cannot install handlers) this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    raised = False
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal raised
-        if raised:
+        if stop.requested() is not None:
             return
-        raised = True
+        stop.request(signum)
+        sys.unraisablehook = _quiet_after_stop
         raise Terminated(signum)
 
     previous = {number: signal.signal(number, handler) for number in HANDLED}
+    hook = sys.unraisablehook
     try:
         yield
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
+        sys.unraisablehook = hook
+        stop.request(None)
+
+
+def _quiet_after_stop(unraisable: object) -> None:
+    """Once a stop is raised it may land inside a library's callback or constructor (llvmlite while numba
+    loads a kernel), which reports it, or the half-built object's destructor later, as "Exception ignored":
+    after a stop those reports are noise on a command that is exiting, so they are dropped."""
 
 
 @contextlib.contextmanager
@@ -120,3 +123,6 @@ def run_guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespa
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        sys.unraisablehook = _quiet_after_stop  # for the destructors that run as the interpreter exits
+        raise

@@ -14,7 +14,6 @@ import itertools
 from dataclasses import dataclass
 
 import av
-import lameenc
 import numpy as np
 import scipy.signal
 
@@ -222,22 +221,25 @@ def gain_steps(audio: np.ndarray, steps_db: tuple[float, ...]) -> np.ndarray:
 
 
 def mp3_round_trip(audio: np.ndarray, rate: int, kbps: int = 128) -> np.ndarray:
-    """``audio`` encoded by LAME without a gapless header and decoded: encoder delay and padding included."""
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(kbps)
-    encoder.set_in_sample_rate(rate)
-    encoder.set_channels(audio.shape[0])
-    encoder.set_quality(2)
-    pcm = (np.clip(audio.T, -1.0, 1.0) * 32767).astype("<i2")
-    data = encoder.encode(pcm.tobytes()) + encoder.flush()
-    frames = []
-    with av.open(io.BytesIO(bytes(data)), format="mp3") as container:
-        for frame in container.decode(audio=0):
-            block = frame.to_ndarray()
-            if not frame.format.is_planar:
-                block = block.reshape(-1, audio.shape[0]).T
-            frames.append(block.astype(np.float32))
-    return np.ascontiguousarray(np.concatenate(frames, axis=1)[: audio.shape[0]])
+    """``audio`` encoded by LAME (through PyAV) without a gapless header and decoded: encoder delay and padding
+    included, as a player without gapless support gives them."""
+    channels = audio.shape[0]
+    encoded = io.BytesIO()
+    with av.open(encoded, "w", format="mp3", options={"write_xing": "0"}) as container:
+        stream = container.add_stream("libmp3lame", rate=rate, layout="stereo" if channels == 2 else "mono")
+        stream.bit_rate = kbps * 1000
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32), format="fltp",
+                                           layout=stream.layout.name)
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    encoded.seek(0)
+    blocks = []
+    with av.open(encoded, format="mp3") as container:
+        for decoded in container.decode(audio=0):
+            block = decoded.to_ndarray()
+            blocks.append(block.reshape(channels, -1) if decoded.format.is_planar else block.reshape(-1, channels).T)
+    return np.ascontiguousarray(np.concatenate(blocks, axis=1), dtype=np.float32)
 
 
 # --- cases ----------------------------------------------------------------------------------------------

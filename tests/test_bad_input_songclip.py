@@ -51,7 +51,10 @@ def test_nan_in_the_context_never_reaches_the_reply(tmp_path, song):
     assert "NaN is not a JSON number" in body["data"]["spec"]
     with pytest.raises(SongclipFailError) as caught:
         render_clips(_spec(context={"uniqueId": "u", "deep": [{"x": float("inf")}]}), song, tmp_path / "c.wav")
-    assert "deep[0].x" in caught.value.data["context"]
+    assert "context.deep[0].x" in caught.value.data
+    with pytest.raises(SongclipFailError) as caught:  # found by the campaign: a lone surrogate broke the clip id
+        render_clips(_spec(songId="\udcff"), song, tmp_path / "c.wav")
+    assert "songId" in caught.value.data
 
 
 def test_union_tags_do_not_leak_into_songclip_fields(tmp_path, song):

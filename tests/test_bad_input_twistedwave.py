@@ -47,6 +47,8 @@ def _output(source, **output):
     (lambda s: _output(s, end_sample=2**60), "output.end_sample"),
     (lambda s: _output(s, begin=10**400), "output.begin"),  # found by the campaign: OverflowError
     (lambda s: _output(s, sample_rate=10**400), "output.sample_rate"),
+    (lambda s: _output(s, format="x" * 100_000), "output.format"),  # found by the campaign: echoed whole
+    (lambda s: _output(s, bit_depth="x" * 100_000), "output.bit_depth"),
     (lambda s: _edit(s, {"command": "fade-in", "unit": "seconds", "selection": [0, 1e308]}),
      "edit.commands[0].selection"),
     (lambda s: _edit(s, {"command": "amplify", "gain": 1e308}), "edit.commands[0].gain"),

@@ -126,6 +126,12 @@ def test_non_utf8_project_file(tmp_path, library):
     assert body["details"]["message"] == "p.json is not UTF-8 text (byte 0xff at offset 11)"
 
 
+def test_parse_json_refuses_lone_surrogates():
+    with pytest.raises(InvalidInputError, match="surrogate"):
+        parse_json('{"audioId": "\\udcff"}', "x")
+    assert parse_json('"\\ud83d\\ude00"') == "\U0001f600"
+
+
 def test_parse_json_accepts_a_byte_order_mark_and_bounds_depth():
     assert parse_json(b"\xef\xbb\xbf{\"a\": 1}") == {"a": 1}
     assert parse_json("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -126,6 +127,10 @@ def test_ctrl_c_stops_cleanly_and_resume_completes(workspace, tmp_path):
     stdout, _ = process.communicate(timeout=120)
     assert process.returncode == 130
     assert json.loads(stdout)["interrupted"] is True
+    recorded = previous_results(out)
+    assert {r["status"] for r in recorded.values()} <= {"ok", "cancelled"}  # never INTERNAL_ERROR for a Ctrl-C
+    written = {p for p in out.iterdir() if p.is_file() and p.name != RESULTS and not p.name.startswith(".")}
+    assert written <= {Path(r["output"]) for r in recorded.values()}  # no finished output goes unrecorded
     summary = run_batch(read_manifest(manifest), out, workers=2, resume=True)
     assert summary.ok + summary.skipped == 24 and summary.failed == 0
 

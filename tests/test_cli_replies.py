@@ -317,3 +317,18 @@ def test_the_python_api_warns_of_unknown_fields(tmp_path):
     assert len(caught) == 1
     with pytest.warns(UnknownFieldWarning, match="fadeout"):
         mixdown.songclip.render({**EVENT, "end": 1500, "fadeout": 2}, np.zeros((2, 88_200), np.float32), 44_100)
+
+
+def test_every_command_takes_json_q_and_v():
+    parser = cli._parser()
+    leaves = [leaf for leaf in cli._leaves(parser) if leaf is not parser]
+    assert len(leaves) >= 17
+    for leaf in leaves:
+        assert {"--json", "-q", "--quiet", "-v", "--verbose"} <= set(leaf._option_string_actions), leaf.prog
+
+
+def test_reply_options_may_come_before_the_command(capsys, files):
+    code, out, _ = run(capsys, "--json", "-q", "info", files["song"])
+    assert code == 0 and json.loads(out)["path"] == files["song"]
+    code, out, _ = run(capsys, "--json", "job", "get", "job_nope", "--store", files["store"])
+    assert code == 2 and set(json.loads(out)["error"]) == {"message", "param"}

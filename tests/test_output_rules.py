@@ -177,3 +177,31 @@ def test_long_ogg_does_not_crash_and_repeats_byte_for_byte(tmp_path):
         digests.append([hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in ("w.ogg", "e.ogg")])
         assert read(folder / "e.ogg")[0].shape == (2, 44_100 * 70)
     assert digests[0] == digests[1]
+
+
+def test_symlink_loop_is_a_typed_error(tmp_path):
+    (tmp_path / "a.wav").symlink_to("b.wav")
+    (tmp_path / "b.wav").symlink_to("a.wav")
+    with pytest.raises(OutputPathError, match="symbolic links"):
+        write(tmp_path / "a.wav", _audio(0.1), RATE)
+
+
+def test_twistedwave_job_exporting_a_long_ogg_completes(tmp_path):
+    """Before: the Vorbis encoder crashed the process and the job stayed ``exporting`` for ever."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from mixdown.api_compat.twistedwave import TwistedWave\n"
+        "from mixdown.formats import write\n"
+        "from tests.conftest import noise\n"
+        "folder = Path(sys.argv[1])\n"
+        "write(folder / 'take.wav', noise(70.0, 44_100, amplitude=0.1), 44_100, subtype='PCM_16')\n"
+        "job = TwistedWave(folder / 'store').submit({'document': {'url': str(folder / 'take.wav')},\n"
+        "                                             'output': {'format': 'ogg'}})\n"
+        "print(job['state'], job['output']['state'])\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(root)}, cwd=root)
+    assert result.returncode == 0, result.stderr.decode()[-800:]
+    assert result.stdout.decode().split() == ["completed", "completed"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -145,5 +146,8 @@ def test_campaign(server, tmp_path):
     assert check.count > 1500 and check.statuses.get(200, 0) + check.statuses.get(201, 0) > 0
     assert not (server.home.parent / "escaped.wav").exists() and not (server.home / "escaped.wav").exists()
     assert server.alive()
-    assert check("GET", "/openapi.json").json()["paths"]
+    schema = check("GET", "/openapi.json").json()
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(schema)))
+    assert refs <= set(schema["components"]["schemas"]), refs - set(schema["components"]["schemas"])
+    assert schema["paths"]["/twoshot/project"]["post"]["requestBody"]["content"]["application/json"]
     assert check("GET", "/docs").status_code == 200

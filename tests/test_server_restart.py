@@ -9,7 +9,9 @@ from mixdown.api_compat.twoshot.demo import demo_project, write_library
 from tests.server_process import Server, wait_for
 
 
-def test_killed_server_resumes_its_renders(tmp_path):
+@pytest.mark.parametrize("stop", ["kill", "stop"])
+def test_stopped_server_resumes_its_renders(tmp_path, stop):
+    """``kill``: SIGKILL to the server and its workers (a crash); ``stop``: SIGTERM (a shutdown)."""
     write_library(tmp_path / "home" / "library")
     project = demo_project()
     server = Server(tmp_path / "home").start()
@@ -21,7 +23,7 @@ def test_killed_server_resumes_its_renders(tmp_path):
             running = wait_for(client, f"/project/render/{long['jobId']}", lambda r: r["progress"] > 0, timeout=120)
             assert running["status"] == "processing", running
             kept = client.post("/project", json=project).json()["id"]
-        server.kill()
+        getattr(server, stop)()
         server.start()
         with httpx.Client(base_url=f"{server.url}/twoshot", timeout=60) as client:
             for job, frames in ((long, 240 * 44_100), (short, 8 * 44_100)):
@@ -36,10 +38,10 @@ def test_killed_server_resumes_its_renders(tmp_path):
     assert not list((tmp_path / "home" / "renders").glob(".*"))
 
 
-def test_a_full_queue_answers_429(tmp_path):
+def test_a_full_queue_answers_429_and_long_renders_are_refused(tmp_path):
     write_library(tmp_path / "home" / "library")
-    body = {"project": demo_project(), "render": {"endTime": 60}}
-    with Server(tmp_path / "home", "--queue", "2") as server, \
+    body = {"project": demo_project(), "render": {"endTime": 900}}  # long enough to be queued still
+    with Server(tmp_path / "home", "--queue", "2", "--max-duration", "1000") as server, \
             httpx.Client(base_url=f"{server.url}/twoshot", timeout=60) as client:
         wait_for(client, "/sample", lambda rows: not any(r["processing"] for r in rows), timeout=120)
         assert httpx.get(f"{server.url}/health").json()["pending"] == 0
@@ -49,7 +51,11 @@ def test_a_full_queue_answers_429(tmp_path):
         for reply in replies[:2]:
             status = wait_for(client, f"/project/render/{reply.json()['jobId']}", lambda r: r["status"] != "processing")
             assert status["status"] == "completed"
-        assert client.post("/project/render", json=body).status_code == 202
+        too_long = client.post("/project/render", json={"project": demo_project(), "render": {"endTime": 1100}})
+        assert too_long.status_code == 202
+        status = wait_for(client, f"/project/render/{too_long.json()['jobId']}", lambda r: r["status"] != "processing")
+        assert status["status"] == "failed" and status["error"]["code"] == "VALIDATION_ERROR", status
+        assert status["error"]["details"]["field"] == "endTime", status
 
 
 def test_renders_on_a_dask_cluster(tmp_path):
@@ -84,3 +90,27 @@ def test_twistedwave_jobs_a_stopped_server_left_are_run_on_start(tmp_path):
                         ("pending", "importing", "editing", "exporting"))
         assert done["state"] == "completed" and done["output"]["state"] == "completed", done
         assert client.get(f"/online/api/jobs/{job['id']}/download").status_code == 200
+
+
+def test_a_killed_worker_fails_its_render_and_the_server_goes_on(tmp_path):
+    import os
+    import signal
+    from pathlib import Path
+
+    write_library(tmp_path / "home" / "library")
+    body = {"project": demo_project(), "render": {"endTime": 240}}
+    with Server(tmp_path / "home") as server, httpx.Client(base_url=f"{server.url}/twoshot", timeout=60) as client:
+        wait_for(client, "/sample", lambda rows: not any(r["processing"] for r in rows), timeout=120)
+        job = client.post("/project/render", json=body).json()["jobId"]
+        wait_for(client, f"/project/render/{job}", lambda r: r["progress"] > 0, timeout=120)
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+        workers = [int(pid) for pid in children
+                   if "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+        assert workers
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        failed = wait_for(client, f"/project/render/{job}", lambda r: r["status"] != "processing")
+        assert failed["status"] == "failed" and failed["error"]["code"] == "INTERNAL_ERROR", failed
+        again = client.post("/project/render", json={"project": demo_project(), "render": {"endTime": 4}}).json()
+        assert wait_for(client, f"/project/render/{again['jobId']}",
+                        lambda r: r["status"] != "processing")["status"] == "completed"

@@ -65,18 +65,32 @@ def finite_number(value: Any) -> float:
     return number
 
 
-def non_finite(value: Any, path: str = "") -> str | None:
-    """The path of the first NaN or infinity in nested JSON-like data (it cannot be written back as JSON)."""
+def non_finite(value: Any, path: str = "", *, text: bool = False) -> str | None:
+    """The path of the first NaN or infinity in nested JSON-like data (it cannot be written back as JSON);
+    with ``text``, also of the first string (or key) holding a lone surrogate, which UTF-8 cannot carry."""
     stack = [(path, value)]
     while stack:
         where, item = stack.pop()
         if isinstance(item, float) and not math.isfinite(item):
             return where
+        if text and isinstance(item, str) and not _encodable(item):
+            return where
         if isinstance(item, dict):
+            for key in item:
+                if text and isinstance(key, str) and not _encodable(key):
+                    return where
             stack.extend((f"{where}.{key}" if where else str(key), child) for key, child in reversed(item.items()))
         elif isinstance(item, (list, tuple)):
             stack.extend((f"{where}[{index}]", child) for index, child in reversed(list(enumerate(item))))
     return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_tag(part: Any, current: Any, last: bool) -> bool:

@@ -34,19 +34,33 @@ def _float(text: str) -> float:
     return value
 
 
-def _depth(value: Any) -> int:
-    deepest = 0
+def _problem(value: Any) -> str | None:
+    """What makes decoded JSON unusable: nesting deeper than :data:`MAX_DEPTH`, or a string (or key) with a
+    lone surrogate (``"\\udcff"`` decodes, but no reply or file name can be written with it)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
+        if isinstance(item, str):
+            item = [item]
+        elif isinstance(item, dict):
             if depth > MAX_DEPTH:
-                return depth
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
-    return deepest
+                return f"is nested deeper than {MAX_DEPTH} levels"
+            stack.extend((key, depth) for key in item)
+            item = list(item.values())
+        elif isinstance(item, list):
+            if depth > MAX_DEPTH:
+                return f"is nested deeper than {MAX_DEPTH} levels"
+        else:
+            continue
+        for child in item:
+            if isinstance(child, str):
+                try:
+                    child.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text"
+            elif isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return None
 
 
 def parse_json(data: bytes | str, field: str | None = None, *, name: str = "the document") -> Any:
@@ -72,8 +86,9 @@ def parse_json(data: bytes | str, field: str | None = None, *, name: str = "the 
     except ValueError as error:  # _RefusedError, and integers past Python's digit limit
         text = str(error) if isinstance(error, _RefusedError) else "an integer has too many digits"
         raise InvalidInputError(f"{name} is not valid JSON: {text}", field=field) from None
-    if _depth(value) > MAX_DEPTH:
-        raise InvalidInputError(f"{name} is nested deeper than {MAX_DEPTH} levels", field=field)
+    problem = _problem(value)
+    if problem is not None:
+        raise InvalidInputError(f"{name} {problem}", field=field)
     return value
 
 

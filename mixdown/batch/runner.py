@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from mixdown.batch.kinds import output_digest, run_job, warm_up
+from mixdown.batch.kinds import output_digest, output_name, run_job, warm_up
 from mixdown.batch.manifest import Job
 from mixdown.errors import InvalidInputError
 
@@ -212,6 +212,7 @@ def _interrupted(executor: Executor, futures: dict[Future, Job], recorded: set[F
     for future in running:
         job = futures[future]
         record({"index": job.index, "id": job.body.get("id"), "kind": job.kind, "status": "cancelled",
+                "output": str(out_dir / output_name(job.index, job.body, job.base)),
                 "error": {"type": "Cancelled", "message": "interrupted (Ctrl-C) before it finished"},
                 "job_sha256": job_digest(job)})
 

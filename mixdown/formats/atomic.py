@@ -66,7 +66,10 @@ def check_output(target: str | os.PathLike[str]) -> OutputTarget:
     if not name:
         raise _fail("the output name is empty")
     try:
-        real = Path(os.path.realpath(name))
+        try:
+            real = Path(os.path.realpath(name, strict=True))
+        except FileNotFoundError:
+            real = Path(os.path.realpath(name))  # a missing file, or a link to one: created on write
         info = os.stat(real) if real.exists() else None
     except (OSError, ValueError) as error:
         raise _fail(f"cannot use {name!r} as an output: {getattr(error, 'strerror', None) or error}") from None

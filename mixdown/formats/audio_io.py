@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from mixdown import stop
 from mixdown.engine.audio import as_audio, check_sample_rate
 from mixdown.errors import AudioReadError, InvalidInputError, OutputError
 from mixdown.formats.atomic import atomic_path
@@ -131,6 +132,7 @@ def write_blocks(
                         raise InvalidInputError(
                             f"block has {block.shape[0]} channels, the file {channels}", field="audio"
                         )
+                    stop.check()
                     guard.add(block.shape[1])
                     prepared = _prepare(block, subtype)
                     for first in range(0, prepared.shape[0], WRITE_FRAMES):

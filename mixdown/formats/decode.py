@@ -97,7 +97,7 @@ class FFmpegReader:
         self.path = str(path)
         try:
             self._container = av.open(self.path)
-        except (av.FFmpegError, OSError) as error:
+        except (av.FFmpegError, OSError, ValueError) as error:  # ValueError: undecodable metadata text
             raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
         try:
             if not self._container.streams.audio:

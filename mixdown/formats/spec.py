@@ -30,7 +30,9 @@ from mixdown.frames import check_addressable, whole_frames
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value)
+    """``value`` as JSON for a message, shortened: a 100 kB bad value is shown by its first characters."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:56] + "...\""[: 4 if text.endswith('"') else 3]
 
 
 def listing(values: Iterable[Any]) -> str:
@@ -136,7 +138,7 @@ def _typed(value: Any, kinds: tuple[type, ...], name: str) -> Any:
         return value
     words = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
     expected = " or ".join(words[kind] for kind in kinds if not (kind is int and float in kinds))
-    shown = _json(value) if _jsonable(value) else repr(value)
+    shown = _json(value) if _jsonable(value) else repr(value)[:60]
     raise InvalidInputError(f"expected {expected}, got {shown}", field=name)
 
 
@@ -195,7 +197,7 @@ def resolve_options(format_name: str, given: Mapping[str, Any]) -> dict[str, Any
 
 def _format(name: Any) -> FormatSpec:
     if not isinstance(name, str) or name not in FORMATS:
-        shown = _json(name) if _jsonable(name) else repr(name)
+        shown = _json(name) if _jsonable(name) else repr(name)[:60]
         raise InvalidInputError(f"{shown} is not a format; allowed: {listing(sorted(FORMATS))}", field="format")
     return FORMATS[name]
 

@@ -174,6 +174,9 @@ class AudioFile:
                 data = self._sndfile.read(frames, dtype="float32", always_2d=True)
             except (soundfile.LibsndfileError, RuntimeError) as error:
                 raise AudioReadError(f"cannot decode {self.path!r}: {describe(error)}", field="path") from None
+            except MemoryError:
+                raise AudioReadError(f"cannot decode {self.path!r}: its header claims {self._frames} frames, "
+                                     f"more than memory holds (a damaged header?)", field="path") from None
             block = np.ascontiguousarray(data.T)
         else:
             assert self._ffmpeg is not None

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from mixdown import __version__
 from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.service import TwistedWave
-from mixdown.server import errors
+from mixdown.server import errors, openapi
 from mixdown.server.config import MAX_JSON_BODY, ServerConfig
 from mixdown.server.library import analyse, import_folder
 from mixdown.server.limits import BodyLimit
@@ -31,7 +31,7 @@ def _start(app: FastAPI, config: ServerConfig) -> None:
     state = State(config.home)
     app.state.state = state
     app.state.queue = WorkQueue(config.workers, config.scheduler, config.max_pending)
-    app.state.renders = Renders(state, app.state.queue)
+    app.state.renders = Renders(state, app.state.queue, config.max_duration)
     import_folder(state)
     for row in state.all("SELECT audio_id FROM samples WHERE processing = 1"):
         analyse(app.state, row["audio_id"])
@@ -68,6 +68,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                   description="The TwoShot, TwistedWave and Songclip APIs, rendered locally by mixdown.")
     app.state.config = config
     errors.install(app)
+    openapi.install(app)
     app.include_router(twoshot.router)
     app.include_router(twistedwave.router)
     app.include_router(songclip.router)

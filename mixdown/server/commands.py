@@ -31,6 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         allow_private_http=args.allow_private_http,
         max_upload=args.max_upload * 1024 * 1024,
         max_pending=args.queue,
+        max_duration=args.max_duration,
     )
     config.check_bind(args.host)
     if not 0 <= args.port <= 65535:
@@ -64,6 +65,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        help="largest upload, MiB (default: %(default)s)")
     serve.add_argument("--queue", type=_positive, default=1024, metavar="N",
                        help="most renders waiting or running at once; more are answered 429 (default: %(default)s)")
+    serve.add_argument("--max-duration", type=float, default=3600.0, metavar="SEC",
+                       help="refuse renders longer than this (default: %(default)g s; 0: no limit)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                        help="server log detail (default: %(default)s)")
     serve.set_defaults(run=cmd_serve)

@@ -14,6 +14,8 @@ DEFAULT_MAX_UPLOAD = 512 * 1024 * 1024
 MAX_JSON_BODY = 16 * 1024 * 1024
 #: Renders waiting or running at once; past it a request is answered 429 instead of queued.
 DEFAULT_MAX_PENDING = 1024
+#: The longest render a request may ask for (s): a server's workers are shared, so an hour, not a day.
+DEFAULT_MAX_DURATION = 3600.0
 
 
 def default_home() -> Path:
@@ -56,6 +58,7 @@ class ServerConfig:
     allow_private_http: bool = False
     max_upload: int = DEFAULT_MAX_UPLOAD
     max_pending: int = DEFAULT_MAX_PENDING
+    max_duration: float = DEFAULT_MAX_DURATION
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser().absolute())
@@ -63,6 +66,9 @@ class ServerConfig:
             raise InvalidInputError(f"must be at least 1, got {self.workers}", field="--workers")
         if self.max_pending < 1:
             raise InvalidInputError(f"must be at least 1, got {self.max_pending}", field="--queue")
+        if not self.max_duration >= 0 or self.max_duration == float("inf"):
+            raise InvalidInputError(f"must be a finite number of seconds >= 0, got {self.max_duration}",
+                                    field="--max-duration")
         if self.max_upload < 1:
             raise InvalidInputError(f"must be at least 1, got {self.max_upload}", field="--max-upload")
 

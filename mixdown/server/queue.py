@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from typing import Any
 
@@ -54,12 +55,25 @@ class WorkQueue:
         with self._lock:
             self._pending += 1
         try:
-            future = self.executor.submit(fn, *args)
+            future = self._submit(fn, *args)
         except BaseException:
             self._release(bounded)
             raise
         future.add_done_callback(lambda f: self._finished(f, done, bounded))
         return future
+
+    def _submit(self, fn: Callable[..., dict], *args: Any) -> Future:
+        """Submit to the pool; a local pool broken by a worker's death (killed, out of memory) is replaced
+        once: the work it was running has failed (and says so), the server goes on."""
+        try:
+            return self.executor.submit(fn, *args)
+        except BrokenProcessPool:
+            with self._lock:
+                if isinstance(self.executor, ProcessPoolExecutor) and getattr(self.executor, "_broken", False):
+                    log.warning("a render worker died; starting a new pool of %d", self.workers)
+                    self.executor.shutdown(wait=False, cancel_futures=True)
+                    self.executor = _local_executor(self.workers)
+            return self.executor.submit(fn, *args)
 
     def _release(self, bounded: bool) -> None:
         with self._lock:

@@ -55,9 +55,10 @@ def check_sources(state: State, document: Any) -> None:
 class Renders:
     """Accepts, runs, resumes and reports render jobs."""
 
-    def __init__(self, state: State, queue: Any) -> None:
+    def __init__(self, state: State, queue: Any, max_duration: float | None = None) -> None:
         self.state = state
         self.queue = queue
+        self.max_duration = max_duration
         self._average_s = FIRST_ESTIMATE_S
         self._lock = threading.Lock()
 
@@ -99,7 +100,7 @@ class Renders:
         with self.state.transaction() as conn:
             conn.execute("UPDATE renders SET attempts = attempts + 1 WHERE id = ?", (job_id,))
         self.queue.submit(render_project, document, str(self.state.folder("library")), str(output), str(progress),
-                          done=lambda result: self._finish(job_id, audio_id, output, result, began))
+                          self.max_duration, done=lambda result: self._finish(job_id, audio_id, output, result, began))
 
     def _finish(self, job_id: str, audio_id: str, output: Any, result: dict, began: float) -> None:
         try:

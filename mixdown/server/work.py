@@ -52,8 +52,10 @@ def _internal(error: BaseException) -> dict[str, Any]:
             "traceback": traceback.format_exc(limit=8)}
 
 
-def render_project(document: dict, library: str, output: str, progress: str) -> dict[str, Any]:
-    """Render a TwoShot document (``{"project", "render"}``) to ``output`` with the shared library."""
+def render_project(document: dict, library: str, output: str, progress: str,
+                   max_duration: float | None = None) -> dict[str, Any]:
+    """Render a TwoShot document (``{"project", "render"}``) to ``output`` with the shared library
+    (``max_duration`` as :func:`~mixdown.api_compat.twoshot.service.render_document` takes it)."""
     from mixdown.api_compat.twoshot.errors import TwoShotError
     from mixdown.api_compat.twoshot.service import render_document
     from mixdown.formats import FileSummary
@@ -61,7 +63,7 @@ def render_project(document: dict, library: str, output: str, progress: str) -> 
     sources, materials = worker_caches()
     try:
         reply = render_document(document, library, output, sources=sources, materials=materials,
-                                progress=ProgressFile(Path(progress)))
+                                progress=ProgressFile(Path(progress)), max_duration=max_duration)
         # What the reply already knows; probing the file again would cost as much as a short render.
         summary = FileSummary(output, reply["format"], "", reply["sampleRate"], reply["channels"], reply["frames"])
     except TwoShotError as error:

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from mixdown.api_compat.fields import non_finite, unknown_field_warnings, unknown_fields, warn_unknown, whole_frames
 from mixdown.api_compat.fields import problems as validation_problems
-from mixdown.api_compat.fields import unknown_field_warnings, unknown_fields, warn_unknown, whole_frames
 from mixdown.api_compat.songclip.models import ClipSpec
 from mixdown.api_compat.songclip.presets import PRESETS, Preset
 from mixdown.engine import Fade, apply_fades, resample
@@ -80,6 +80,13 @@ def parse_specs(document: object) -> tuple[list[ClipSpec | None], dict[str, str]
     problems: dict[str, str] = {}
     for index, item in enumerate(items):
         prefix = f"[{index}]" if many else ""
+        where = non_finite(item, text=True)
+        if where is not None:
+            specs.append(None)
+            key = (f"{prefix}.{where}" if where else prefix) if prefix else (where or "spec")
+            problems.setdefault(key, "is NaN, Infinity or not text (a lone surrogate): it cannot be written back "
+                                     "as JSON")
+            continue
         try:
             specs.append(ClipSpec.model_validate(item))
         except ValidationError as failure:

@@ -3,7 +3,7 @@
 A render's time is close to a sum of three costs (measured on a 2-core machine, in seconds of compute):
 a start-up (decoding the library, loading the kernels), the stretch treatments (each distinct one once,
 in proportion to its source length and the preset), and per second of output the mix plus the encoder,
-whose cost depends on the format (WAV is a copy, MP3 at LAME's best quality is about 40 times dearer).
+whose cost depends on the format (WAV is a copy, MP3 at LAME's best quality costs 30 times the mix).
 :class:`SpeedModel` multiplies that prediction by a factor learnt from the jobs this registry completed
 (a running mean of ``log(actual / predicted)``), so a faster or busier machine corrects it over a few jobs.
 """
@@ -24,10 +24,11 @@ STARTUP_SECONDS = 0.5
 #: Seconds of compute per second of stretched source, by preset (``varispeed`` resamples: far cheaper).
 STRETCH_SECONDS = {"draft": 0.003, "standard": 0.004, "high": 0.006, "varispeed": 0.0005}
 #: Seconds of compute per second of stereo output for the mix itself.
-MIX_SECONDS = 0.004
-#: Seconds of compute per second of stereo output for each encoder.
-ENCODE_SECONDS = {"wav": 0.0005, "w64": 0.0005, "aiff": 0.0005, "aifc": 0.0005, "au": 0.0005, "caf": 0.0005,
-                  "flac": 0.005, "wv": 0.01, "ogg": 0.03, "mp2": 0.02, "wma": 0.03, "aac": 0.05, "mp3": 0.15}
+MIX_SECONDS = 0.0025
+#: Seconds of compute per second of stereo output for each encoder (measured: WAV, FLAC, Ogg and MP3 of the
+#: demo and of a 60-minute, 16-track project; the others from their codecs' relative cost).
+ENCODE_SECONDS = {"wav": 0.0002, "w64": 0.0002, "aiff": 0.0002, "aifc": 0.0002, "au": 0.0002, "caf": 0.0002,
+                  "flac": 0.0016, "wv": 0.005, "ogg": 0.02, "mp2": 0.02, "wma": 0.03, "aac": 0.04, "mp3": 0.1}
 #: Weight of the newest job in the learnt factor, and the factor's bounds.
 LEARNING_RATE = 0.3
 FACTOR_RANGE = (0.05, 20.0)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from mixdown import stop
 from mixdown.formats.table import FormatSpec
 from mixdown.formats.write_failure import write_failures
 
@@ -36,6 +37,7 @@ class Encoder(abc.ABC):
         self.frames = 0
 
     def write(self, block: np.ndarray) -> None:
+        stop.check()
         if block.shape[1]:
             with write_failures(self.path, self.format.name):
                 self._write(block)
