@@ -30,6 +30,7 @@ DOCTESTED = [
     "mixdown", "mixdown.twoshot", "mixdown.songclip", "mixdown.twistedwave", "mixdown.files",
     "mixdown.formats.stream", "mixdown.formats.audio_io", "mixdown.formats.probe", "mixdown.formats.export",
     "mixdown.engine.loudness", "mixdown.engine.resample", "mixdown.api_compat.twoshot.library",
+    "mixdown.engine.render", "mixdown.engine.stretch", "mixdown.engine.normalize", "mixdown.api_compat.twoshot.jobs",
 ]
 #: Modules of the friendly API: every function they define and export has a numpy-style Examples section.
 FRIENDLY = ["mixdown.twoshot", "mixdown.songclip", "mixdown.twistedwave", "mixdown.files", "mixdown.formats.stream"]

@@ -201,6 +201,15 @@ def measure_loudness(audio: np.ndarray, sample_rate: int) -> LoudnessReport:
     ------
     InvalidInputError
         For a bad shape, non-finite samples (field ``audio``) or sample rate (field ``sample_rate``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rate = 48_000
+    >>> tone = (0.5 * np.sin(2 * np.pi * 997 * np.arange(10 * rate) / rate)).astype(np.float32)
+    >>> report = measure_loudness(np.stack([tone, tone]), rate)
+    >>> round(report.integrated_lufs, 1), round(report.sample_peak_dbfs, 2), report.to_dict()["frames"]
+    (-6.0, -6.02, 480000)
     """
     samples = as_audio(audio, allow_non_finite=True)
     meter = LoudnessMeter(sample_rate, samples.shape[0])

@@ -119,6 +119,15 @@ def normalize_loudness(
         has no integrated loudness (silent, under the -70 LUFS gate, or shorter than 400 ms) or holds
         non-finite samples (field ``audio``); and (field ``target_lufs``) when the target cannot be
         reached under the ceiling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rate = 48_000
+    >>> quiet = (0.05 * np.sin(2 * np.pi * 440 * np.arange(3 * rate) / rate)).astype(np.float32)
+    >>> result = normalize_loudness(quiet, rate, -16.0)
+    >>> round(result.after.integrated_lufs, 2), result.limited, round(result.gain_db, 2)
+    (-16.0, False, 13.71)
     """
     _check_level(target_lufs, -70.0, 0.0, "target_lufs", "LUFS")
     _check_level(true_peak_dbtp, -20.0, 0.0, "true_peak_dbtp", "dBTP")
@@ -158,6 +167,13 @@ def normalize_peak(audio: np.ndarray, target_dbfs: float = 0.0) -> tuple[np.ndar
     ------
     InvalidInputError
         For a target out of range (field ``target_dbfs``), or silent or non-finite audio (field ``audio``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, gain_db = normalize_peak(np.array([0.1, -0.25, 0.2], dtype=np.float32), -6.0)
+    >>> round(float(np.abs(out).max()), 4), round(gain_db, 2)
+    (0.5012, 6.04)
     """
     samples = as_audio(audio)
     gain = peak_gain(kernels.peak_of(samples), target_dbfs)

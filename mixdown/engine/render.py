@@ -146,6 +146,16 @@ def render_blocks(
     :class:`InvalidInputError` for a bad range or settings, before any audio is produced. Clips with a
     speed ratio or pitch offset are stretched when the sweep reaches them, once per distinct treatment;
     pass a ``materials`` cache to share stretched audio across renders.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixdown.engine import Clip, Source, Timeline, Track, render
+    >>> tone = Source(np.sin(np.arange(10_000, dtype=np.float32) * 0.1) * 0.5, 48_000, "tone")
+    >>> timeline = Timeline(48_000, [Track([Clip(tone, position=0, pan=-0.5)])])
+    >>> blocks = list(render_blocks(timeline, block_frames=4_096))
+    >>> [b.shape[1] for b in blocks], np.array_equal(np.concatenate(blocks, axis=1), render(timeline))
+    ([4096, 4096, 1808], True)
     """
     start, end = _check_range(timeline, start, end)
     if isinstance(block_frames, bool) or not isinstance(block_frames, (int, np.integer)) or block_frames < 1:
@@ -224,6 +234,15 @@ def render(
 
     ``end=None`` renders to the end of the last sounding clip. The work is the streaming sweep writing
     into one output array, so the result is identical to joining :func:`render_blocks`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixdown.engine import Clip, Source, Timeline, Track
+    >>> hit = Source(np.full((1, 1_000), 0.5, dtype=np.float32), 48_000, "hit")
+    >>> timeline = Timeline(48_000, [Track([Clip(hit, position=0), Clip(hit, position=2_000, gain=0.5)])])
+    >>> render(timeline).shape, render(timeline, 500, 1_500).shape
+    ((2, 3000), (2, 1000))
     """
     start, end = _check_range(timeline, start, end)
     placed = plan(timeline)

@@ -327,6 +327,13 @@ def stretch(
     InvalidInputError
         For a ratio outside [1/16, 16], semitones outside [-48, 48], an unknown quality, non-finite audio,
         or semitones or formants with varispeed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(48_000) / 48_000)).astype(np.float32)
+    >>> stretch(tone, 48_000, ratio=1.25).shape, stretch(tone, 48_000, semitones=-3, quality="draft").shape
+    ((1, 38400), (1, 48000))
     """
     audio = as_audio(audio)
     sample_rate = check_sample_rate(sample_rate)

@@ -69,6 +69,19 @@ def cancelled_body(reason: str) -> dict:
 
 
 class JobRegistry:
+    """Render jobs recorded as JSON files in ``folder`` (default ``$MIXDOWN_HOME/jobs``), for ``--status``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixdown import twoshot
+    >>> jobs = JobRegistry("jobs")
+    >>> project = {"tempo": 120, "tracks": [{"id": 1, "clips": [{"id": 1, "source": {"audioId": "a"}}]}]}
+    >>> reply = twoshot.render_to("a.wav", project, {"a": np.zeros(4_410, np.float32)}, 44_100, jobs=jobs)
+    >>> jobs.get(reply["jobId"])["status"]
+    'completed'
+    """
+
     def __init__(self, folder: str | Path | None = None) -> None:
         self.folder = Path(folder) if folder else default_folder()
 
