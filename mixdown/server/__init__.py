@@ -7,7 +7,26 @@ and the server's state (projects, the sample library, render jobs, clips, Twiste
 one ``--home`` folder and survives a restart.
 """
 
-from mixdown.server.app import create_app
-from mixdown.server.config import ServerConfig
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mixdown.server.app import create_app
+    from mixdown.server.config import ServerConfig
 
 __all__ = ["ServerConfig", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the app on first use: every ``mixdown`` command registers ``serve`` through
+    :mod:`mixdown.server.commands`, and must not pay for importing FastAPI (about 60 MB and half a second)."""
+    if name == "create_app":
+        from mixdown.server.app import create_app
+
+        return create_app
+    if name == "ServerConfig":
+        from mixdown.server.config import ServerConfig
+
+        return ServerConfig
+    raise AttributeError(f"module 'mixdown.server' has no attribute {name!r}")
