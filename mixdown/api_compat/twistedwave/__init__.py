@@ -14,12 +14,36 @@ notifications follow the document.
 >>> job["state"], job["output"]["file_size"]
 """
 
-from mixdown.api_compat.twistedwave.errors import TwistedWaveError
-from mixdown.api_compat.twistedwave.models import COMMANDS, EDITOR_ONLY, parse_command, parse_job
-from mixdown.api_compat.twistedwave.notify import Notifier, Webhook
-from mixdown.api_compat.twistedwave.runner import JOB_TRANSITIONS, OUTPUT_TRANSITIONS
-from mixdown.api_compat.twistedwave.service import DEFAULT_LIMIT, MAX_LIMIT, TwistedWave
-from mixdown.api_compat.twistedwave.store import SCHEMA_VERSION, Store, StoreError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mixdown.api_compat.twistedwave.errors import TwistedWaveError
+    from mixdown.api_compat.twistedwave.models import COMMANDS, EDITOR_ONLY, parse_command, parse_job
+    from mixdown.api_compat.twistedwave.notify import Notifier, Webhook
+    from mixdown.api_compat.twistedwave.runner import JOB_TRANSITIONS, OUTPUT_TRANSITIONS
+    from mixdown.api_compat.twistedwave.service import DEFAULT_LIMIT, MAX_LIMIT, TwistedWave
+    from mixdown.api_compat.twistedwave.store import SCHEMA_VERSION, Store, StoreError
+
+# The names load on first use: the command line imports this package's small modules (errors, confinement)
+# for every command, and the service pulls in the whole editor (scipy.signal, the DSP kernels).
+_HOMES = {
+    "TwistedWaveError": "errors",
+    "COMMANDS": "models", "EDITOR_ONLY": "models", "parse_command": "models", "parse_job": "models",
+    "Notifier": "notify", "Webhook": "notify",
+    "JOB_TRANSITIONS": "runner", "OUTPUT_TRANSITIONS": "runner",
+    "DEFAULT_LIMIT": "service", "MAX_LIMIT": "service", "TwistedWave": "service",
+    "SCHEMA_VERSION": "store", "Store": "store", "StoreError": "store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COMMANDS",

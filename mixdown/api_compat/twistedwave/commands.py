@@ -15,16 +15,19 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mixdown.api_compat.json_input import load_json, parse_json
 from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
-from mixdown.api_compat.twistedwave.notify import Callback
-from mixdown.api_compat.twistedwave.service import DEFAULT_LIMIT, TwistedWave
+from mixdown.api_compat.twistedwave.replies import DEFAULT_LIMIT
 from mixdown.console import emit, print_json
 from mixdown.errors import MixdownError
 from mixdown.progress import progress_for
+
+if TYPE_CHECKING:
+    from mixdown.api_compat.twistedwave.notify import Callback
+    from mixdown.api_compat.twistedwave.service import TwistedWave
 
 
 def default_store() -> Path:
@@ -67,6 +70,8 @@ def _print(args: argparse.Namespace, reply: dict[str, Any]) -> None:
 def _service(args: argparse.Namespace, on_notification: Callback | None = None, *,
              create: bool = False) -> TwistedWave:
     """The service on ``--store``; only a command that makes a job (``create``) may make the store."""
+    from mixdown.api_compat.twistedwave.service import TwistedWave
+
     webhook = getattr(args, "webhook", None) or os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK") or None
     store = args.store or default_store()
     service = TwistedWave(store, webhook=webhook, on_notification=on_notification,

@@ -7,6 +7,9 @@ from typing import Any
 
 from mixdown.api_compat.twistedwave.store import loads
 
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+
 #: What a document holds before anything was imported into it: the document's create reply shows these.
 EMPTY_CHANNELS = 2
 EMPTY_SAMPLE_RATE = 44_100

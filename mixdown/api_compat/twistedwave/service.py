@@ -29,7 +29,7 @@ from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import CONFLICT, NOT_FOUND, TwistedWaveError, from_mixdown
 from mixdown.api_compat.twistedwave.models import parse_job
 from mixdown.api_compat.twistedwave.notify import Callback, Notifier, Webhook
-from mixdown.api_compat.twistedwave.replies import document_object, job_object, page
+from mixdown.api_compat.twistedwave.replies import DEFAULT_LIMIT, MAX_LIMIT, document_object, job_object, page
 from mixdown.api_compat.twistedwave.runner import TERMINAL, Runner, cancel_in, first_state
 from mixdown.api_compat.twistedwave.store import Store, dumps, loads, owner_alive
 from mixdown.api_compat.twistedwave.transfer import (
@@ -41,8 +41,6 @@ from mixdown.api_compat.twistedwave.transfer import (
 from mixdown.errors import InvalidInputError
 from mixdown.formats import atomic_path, parse_output
 
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 100
 _TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
