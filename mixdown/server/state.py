@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mixdown.database import write_transaction
 from mixdown.formats import atomic_path
 
 SCHEMA_VERSION = 1
@@ -131,16 +132,8 @@ class State:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self.connection()) as conn:
             yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        if conn.in_transaction:
-            conn.execute("COMMIT")
 
     def one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
         return self.connection().execute(sql, args).fetchone()

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from mixdown.database import write_transaction
 from mixdown.errors import MixdownError
 
 SCHEMA_VERSION = 2
@@ -232,16 +233,8 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken at once (``BEGIN IMMEDIATE``): commit on success, roll back on error."""
-        conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self.connection()) as conn:
             yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        if conn.in_transaction:
-            conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
