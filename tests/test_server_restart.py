@@ -17,7 +17,9 @@ def test_stopped_server_resumes_its_renders(tmp_path, stop):
     server = Server(tmp_path / "home").start()
     try:
         with httpx.Client(base_url=f"{server.url}/twoshot", timeout=60) as client:
-            long = client.post("/project/render", json={"project": project, "render": {"endTime": 240}}).json()
+            # FLAC at 24 bits: slow enough to still be running when the server stops, even on an idle machine
+            long = client.post("/project/render", json={"project": project, "render": {"format": "flac",
+                                                                                       "endTime": 600}}).json()
             short = client.post("/project/render", json={"project": project, "render": {"format": "flac",
                                                                                         "endTime": 8}}).json()
             running = wait_for(client, f"/project/render/{long['jobId']}", lambda r: r["progress"] > 0, timeout=120)
@@ -26,7 +28,7 @@ def test_stopped_server_resumes_its_renders(tmp_path, stop):
         getattr(server, stop)()
         server.start()
         with httpx.Client(base_url=f"{server.url}/twoshot", timeout=60) as client:
-            for job, frames in ((long, 240 * 44_100), (short, 8 * 44_100)):
+            for job, frames in ((long, 600 * 44_100), (short, 8 * 44_100)):
                 status = wait_for(client, f"/project/render/{job['jobId']}", lambda r: r["status"] != "processing",
                                   timeout=300)
                 assert status["status"] == "completed" and status["frames"] == frames, status
