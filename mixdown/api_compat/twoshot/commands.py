@@ -1,4 +1,6 @@
-"""``mixdown render`` and ``mixdown demo``: TwoShot projects from the command line."""
+"""``mixdown render`` and ``mixdown demo``: TwoShot projects from the command line.
+
+The renderer is imported when a command runs, not when the command line builds its parser."""
 
 from __future__ import annotations
 
@@ -6,16 +8,17 @@ import argparse
 import json
 from pathlib import Path
 
-from mixdown.api_compat.fields import DEFAULT_MAX_DURATION_S
-from mixdown.api_compat.twoshot.errors import TwoShotError, from_mixdown
-from mixdown.api_compat.twoshot.jobs import JobRegistry
-from mixdown.api_compat.twoshot.service import load_document, render_document
 from mixdown.console import emit, print_json
 from mixdown.errors import MixdownError, OutputPathError
+from mixdown.frames import DEFAULT_MAX_DURATION_S
 from mixdown.progress import progress_for
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from mixdown.api_compat.twoshot.errors import TwoShotError
+    from mixdown.api_compat.twoshot.jobs import JobRegistry
+    from mixdown.api_compat.twoshot.service import load_document, render_document
+
     registry = JobRegistry(args.jobs)
     if args.status:
         if args.project:
@@ -41,6 +44,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from mixdown.api_compat.twoshot.demo import demo_project, write_library
+    from mixdown.api_compat.twoshot.jobs import JobRegistry
+    from mixdown.api_compat.twoshot.service import load_document, render_document
     from mixdown.engine import measure_loudness
     from mixdown.formats import read
 
@@ -77,6 +82,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _error_reply(args: argparse.Namespace, error: MixdownError) -> None:
     """TwoShot's error body (``mixdown.cli.main`` calls this with ``--json`` only)."""
+    from mixdown.api_compat.twoshot.errors import from_mixdown
+
     print_json(from_mixdown(error).body())
 
 
