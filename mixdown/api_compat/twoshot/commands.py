@@ -8,10 +8,21 @@ import argparse
 import json
 from pathlib import Path
 
+from mixdown.api_compat.json_input import parse_json
 from mixdown.console import emit, print_json
-from mixdown.errors import MixdownError, OutputPathError
+from mixdown.errors import InvalidInputError, MixdownError, OutputPathError
 from mixdown.frames import DEFAULT_MAX_DURATION_S
 from mixdown.progress import progress_for
+
+
+def _options(text: str | None) -> dict | None:
+    """``--options``: a JSON object of output options (``{"codec": "float"}``, ``{"bit_rate": 256}``)."""
+    if text is None:
+        return None
+    options = parse_json(text, "--options", name="--options")
+    if not isinstance(options, dict):
+        raise InvalidInputError("expected a JSON object of output options", field="--options")
+    return options
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -34,7 +45,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         result = render_document(
             load_document(args.project), args.library, args.output, format=args.format, quality=args.quality,
             start=args.start, end=args.end, sample_rate=args.sample_rate, varispeed=args.varispeed,
-            jobs=registry, progress=progress, max_duration=args.max_duration,
+            jobs=registry, progress=progress, max_duration=args.max_duration, options=_options(args.options),
         )
     emit(args, result, f"{result['output']}: {result['duration']:.3f} s ({result['frames']} frames at "
                        f"{result['sampleRate']} Hz), {result['clips']} clips, job {result['jobId']} {result['status']}",
@@ -98,6 +109,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                         help="any export format: wav, flac, mp3, ogg, aac, ... (default: from -o)")
     render.add_argument("--quality", choices=["low", "medium", "high"],
                         help="stretch preset, PCM depth and lossy bitrate (default: the render body's, else high)")
+    render.add_argument("--options", metavar="JSON",
+                        help='output options over the quality\'s, e.g. \'{"codec": "float"}\' (32-bit float WAV)')
     render.add_argument("--start", type=float, metavar="SEC", help="render from this many seconds")
     render.add_argument("--end", type=float, metavar="SEC", help="render to this many seconds")
     render.add_argument("--sample-rate", type=int, metavar="HZ", help="output rate (default: the body's, else 44100)")
