@@ -5,8 +5,8 @@ its own pitch on one clip, rendered at ``quality: low`` to WAV. Both run on a wa
 worker per core on this machine. The server's figure is the wall time from the first POST of 200 concurrent
 ``POST /twoshot/project/render`` requests to the last job read ``completed``; the peer's is ``run_batch`` over
 the same 200 jobs. Three rounds of each alternate (serve, batch, serve, ...) and the best of each is kept, so
-that the machine's other load weighs on both alike. While the renders run, a prober GETs ``GET
-/project/render/{jobId}`` every 10 ms and its latencies give p50/p99. Targets: throughput >= 0.8x the batch's
+that the machine's other load weighs on both alike. While the renders run, a prober GETs
+``GET /project/render/{jobId}`` every 10 ms and its latencies give p50/p99. Targets: throughput >= 0.8x the batch's
 (asserted), p99 < 50 ms (recorded, not asserted: on a shared 2-core machine under load the figure measures the
 scheduler's queue as much as the server).
 
