@@ -87,12 +87,13 @@ def write_audio(
     path : str or os.PathLike
         The file to write; its extension names the format unless ``spec`` does.
     audio : np.ndarray
-        float ``(channels, frames)``, or ``(frames,)`` for mono; samples beyond [-1, 1] are clipped.
+        float ``(channels, frames)``, or ``(frames,)`` for mono; samples beyond [-1, 1] are clipped,
+        except in float PCM.
     sample_rate : int
         Hz.
     spec : dict, str or OutputSpec, optional
         A TwistedWave output object (``{"format": "mp3", "bit_rate": 192}``, ``{"format": "wav",
-        "bit_depth": 32, "sample_format": "float"}``, with ``sample_rate`` to resample and ``begin`` /
+        "codec": "float"}`` for 32-bit float PCM, with ``sample_rate`` to resample and ``begin`` /
         ``end`` to cut), or a format name. Default: the format of ``path``'s extension, its default options.
 
     Returns

@@ -13,6 +13,9 @@ from mixdown.errors import InvalidInputError
 MAX_FRAMES = 2**53
 #: The highest sample rate any time may be counted at (the TwistedWave rate conversion's ceiling).
 MAX_SAMPLE_RATE = 768_000
+#: The longest render (or edited document) a request may ask for unless the caller allows more, in
+#: seconds: 24 hours. Larger requests are refused before any audio is made.
+DEFAULT_MAX_DURATION_S = 24 * 3600.0
 
 
 def whole_frames(exact: float | int, field: str, given: Any = None) -> int:

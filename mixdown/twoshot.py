@@ -124,12 +124,15 @@ def render_to(
     library_rate: int | None = None,
     jobs: JobRegistry | None = None,
     progress: Callable[[int, int], None] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Render a TwoShot project into ``path`` (streamed to the encoder, written atomically).
 
     Takes :func:`render`'s arguments, plus ``format`` (default: from ``path``'s extension; any format
     ``mixdown export`` writes), ``jobs`` (a :class:`JobRegistry` to record the render in) and ``progress``
-    (called with frames done and total). ``quality`` also picks the bit depth or bitrate.
+    (called with frames done and total). ``quality`` also picks the bit depth or bitrate; ``options``
+    (TwistedWave output options) are laid over it: ``{"codec": "float"}`` writes 32-bit float WAV, exactly
+    the samples :func:`render` returns.
 
     Returns
     -------
@@ -148,7 +151,7 @@ def render_to(
     """
     return render_document(project, _library(library, _array_rate(project, sample_rate, library_rate)), path,
                            format=format, quality=quality, start=start, end=end, sample_rate=sample_rate,
-                           varispeed=varispeed, jobs=jobs, progress=progress)
+                           varispeed=varispeed, jobs=jobs, progress=progress, options=options)
 
 
 def _array_rate(project: Mapping[str, Any], sample_rate: int | None, library_rate: int | None) -> int:

@@ -94,17 +94,45 @@ def test_twoshot_render_from_a_dict_with_arrays_equals_the_command_line(tmp_path
     output = tmp_path / "mix.wav"
     result = subprocess.run(
         [sys.executable, "-m", "mixdown.cli", "render", str(tmp_path / "project.json"), "--library", str(library),
-         "-o", str(output), "--quality", "high"], capture_output=True, text=True,
+         "-o", str(output), "--quality", "high", "--options", '{"codec": "float"}'], capture_output=True, text=True,
         env={**os.environ, "MIXDOWN_HOME": str(tmp_path / "home")})
     assert result.returncode == 0, result.stderr
 
     mix = mixdown.twoshot.render(_project(), sources, sample_rate=rate)
-    written, written_rate = soundfile.read(output, dtype="int32", always_2d=True)
-    assert written_rate == rate and mix.shape == written.T.shape
-    # The command line writes 24-bit PCM (mixdown has no float output format): the array, quantized by the
-    # same undithered 24-bit quantizer, is every code of the file.
-    np.testing.assert_array_equal(Quantizer(24, 2, dither=False)(mix), written.T >> 8)
+    assert soundfile.info(output).subtype == "FLOAT"
+    written, written_rate = soundfile.read(output, dtype="float32", always_2d=True)
+    assert written_rate == rate and np.array_equal(mix, written.T)
     assert np.abs(mix).max() > 0.1
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
+                    reason="ffmpeg/ffprobe not installed")
+def test_float_wav_from_render_to_decodes_under_ffmpeg_to_the_rendered_samples(tmp_path):
+    rate = 48_000
+    sources = {"hit": noise(0.3, rate, channels=1, seed=3, amplitude=1.5), "pad": tone(330, 1.0, rate, channels=2)}
+    mix = mixdown.twoshot.render(_project(), sources, sample_rate=rate)
+    reply = mixdown.twoshot.render_to(tmp_path / "mix.wav", _project(), sources, rate, options={"codec": "float"})
+    stream = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json",
+                                        str(tmp_path / "mix.wav")], capture_output=True, check=True).stdout)
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "mix.wav"), "-f", "f32le", "-"],
+                             capture_output=True, check=True).stdout
+    assert stream["streams"][0]["codec_name"] == "pcm_f32le"
+    # Float PCM holds what the mix has beyond full scale: nothing is clipped, and the reply warns of nothing.
+    assert np.abs(mix).max() > 1.0 and not reply["warnings"]
+    np.testing.assert_array_equal(np.frombuffer(decoded, dtype="<f4").reshape(-1, 2).T, mix)
+
+
+def test_bad_render_options_are_refused_before_rendering_naming_the_option(tmp_path, capsys):
+    from mixdown.cli import main
+
+    (tmp_path / "project.json").write_text(json.dumps(_project()))
+    for options, field in (('{"codec": "flot"}', "options.codec"), ('{"codec": "float", "bit_depth": 24}',
+                                                                      "options.bit_depth"), ('[1]', "--options")):
+        status = main(["render", str(tmp_path / "project.json"), "--library", str(tmp_path), "-o",
+                       str(tmp_path / "mix.wav"), "--options", options, "--jobs", str(tmp_path / "jobs"), "--json"])
+        body = json.loads(capsys.readouterr().out)
+        assert status == 2 and body["code"] == "VALIDATION_ERROR" and body["details"]["field"] == field, body
+        assert not (tmp_path / "mix.wav").exists()
 
 
 def test_twoshot_render_to_and_a_folder_library_agree_with_render(tmp_path):

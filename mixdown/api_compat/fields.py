@@ -17,17 +17,15 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mixdown.errors import InvalidInputError
-from mixdown.frames import MAX_FRAMES, whole_frames
+from mixdown.frames import DEFAULT_MAX_DURATION_S, MAX_FRAMES, whole_frames
 
-__all__ = ["MAX_FRAMES", "whole_frames"]  # re-exported: the adapters' one conversion of times to frames
+# re-exported: the adapters' one conversion of times to frames, and their default render limit
+__all__ = ["DEFAULT_MAX_DURATION_S", "MAX_FRAMES", "whole_frames"]
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0)]
 Positive = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0.0)]
 
-#: The longest render (or edited document) a request may ask for unless the caller allows more, in
-#: seconds: 24 hours. Larger requests are refused before any audio is made.
-DEFAULT_MAX_DURATION_S = 24 * 3600.0
 #: Characters of a bad value an error message repeats.
 SHOWN_CHARS = 60
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from mixdown.batch.manifest import read_manifest
-from mixdown.batch.runner import Summary, run_batch
 from mixdown.console import emit
 from mixdown.progress import progress_for
+
+if TYPE_CHECKING:
+    from mixdown.batch.runner import Summary
 
 
 def _table(summary: Summary) -> str:
@@ -25,6 +27,9 @@ def _table(summary: Summary) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from mixdown.batch.manifest import read_manifest
+    from mixdown.batch.runner import run_batch  # the renderer loads only when a batch runs
+
     jobs = read_manifest(args.manifest)
     with progress_for(args, "batch", unit="jobs") as progress:
         def report(summary: Summary) -> None:

@@ -16,11 +16,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from mixdown.errors import AudioReadError
+
+if TYPE_CHECKING:  # PyAV loads when a file needs FFmpeg, not for every WAV or FLAC libsndfile reads
+    import av
 
 #: Sample format -> (numpy dtype, scale to [-1, 1), offset of the zero level).
 SAMPLE_FORMATS = {
@@ -94,6 +97,8 @@ class FFmpegReader:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        import av
+
         self.path = str(path)
         try:
             self._container = av.open(self.path)
@@ -126,6 +131,8 @@ class FFmpegReader:
 
     def _next_frame(self) -> np.ndarray | None:
         """The next decoded frame, cut at the stated end where the decoder overshoots; None at the end."""
+        import av
+
         if self._frames is None:
             self._frames = self._container.decode(self._stream)
         try:

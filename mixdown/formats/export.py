@@ -61,7 +61,8 @@ def encode_blocks(
 
     Only the spec's format, options and ``dither`` apply: the blocks are written at ``sample_rate`` as they
     come, so a spec asking for another ``sample_rate`` or for a range is refused (use :func:`export`).
-    Samples beyond [-1, 1] are clipped. Nothing appears at ``path`` unless every block was encoded.
+    Samples beyond [-1, 1] are clipped, except in float PCM (``"codec": "float"``), which holds them.
+    Nothing appears at ``path`` unless every block was encoded.
     ``frames``, when the caller knows how many will come, lets a WAV past 4 GiB be written as RF64.
     ``tags`` and ``markers`` (``[frame, name]``) are written into the finished file as its format allows
     (:func:`mixdown.formats.tags.write_tags`).
@@ -94,7 +95,7 @@ def encode_blocks(
                 if block.shape[0] != channels:
                     raise InvalidInputError(f"block has {block.shape[0]} channels, the output {channels}",
                                             field="audio")
-                encoder.write(np.clip(block, -1.0, 1.0))
+                encoder.write(np.clip(block, -1.0, 1.0) if encoder.clips else block)
             if not encoder.frames:
                 raise InvalidInputError("there is no audio to write", field="audio")
             frames = encoder.frames

@@ -101,11 +101,13 @@ def _bit_rate_option() -> Mapping[str, Option]:
     return _frozen({"bit_rate": Option(LOSSY_BIT_RATES, 128)})
 
 
-# libsndfile (format, subtype, endian) per (codec, bit_depth); bit_depth is None for the compressed codecs.
+# libsndfile (format, subtype, endian) per (codec, bit_depth); bit_depth is None for the compressed codecs
+# and for "float", mixdown's own codec beside the document's: 32-bit IEEE float samples, written unclipped
+# (WAVE_FORMAT_IEEE_FLOAT, AIFF-C 'fl32'; ffmpeg's pcm_f32le / pcm_f32be).
 _WAV_SUBTYPES = {
     ("none", 8): ("PCM_U8", None), ("none", 16): ("PCM_16", None), ("none", 24): ("PCM_24", None),
     ("none", 32): ("PCM_32", None), ("u_law", None): ("ULAW", None), ("a_law", None): ("ALAW", None),
-    ("ima4", None): ("IMA_ADPCM", None), ("ms_adpcm", None): ("MS_ADPCM", None),
+    ("ima4", None): ("IMA_ADPCM", None), ("ms_adpcm", None): ("MS_ADPCM", None), ("float", None): ("FLOAT", None),
 }
 _BIG_ENDIAN_PCM = {
     ("none", 8): ("PCM_S8", None), ("none", 16): ("PCM_16", None), ("none", 24): ("PCM_24", None),
@@ -115,7 +117,7 @@ _BIG_ENDIAN_PCM = {
 _AIFC_SUBTYPES = {
     ("none", 8): ("PCM_U8", None), ("none", 16): ("PCM_16", "BIG"), ("none", 24): ("PCM_24", "BIG"),
     ("none", 32): ("PCM_32", "BIG"), ("u_law", None): ("ULAW", None), ("a_law", None): ("ALAW", None),
-    ("ima4", None): ("IMA_ADPCM", None),
+    ("ima4", None): ("IMA_ADPCM", None), ("float", None): ("FLOAT", None),
 }
 
 # MPEG audio: which bitrates each family of sample rates has (ISO 11172-3 / 13818-3; LAME caps MPEG-2.5 at
@@ -138,12 +140,12 @@ _SNDFILE_NOTE = "libsndfile via soundfile"
 
 FORMATS: Mapping[str, FormatSpec] = _frozen({
     "wav": FormatSpec(
-        "wav", "wav", "WAVE", _codec_options(("none", "u_law", "a_law", "ima4", "ms_adpcm")),
+        "wav", "wav", "WAVE", _codec_options(("none", "u_law", "a_law", "ima4", "ms_adpcm", "float")),
         "sndfile", _frozen({"container": "WAV", "subtypes": _frozen(_WAV_SUBTYPES)}),
         extensions=("wave",),
     ),
     "w64": FormatSpec(
-        "w64", "w64", "Sony Wave64", _codec_options(("none", "u_law", "a_law", "ima4", "ms_adpcm")),
+        "w64", "w64", "Sony Wave64", _codec_options(("none", "u_law", "a_law", "ima4", "ms_adpcm", "float")),
         "sndfile", _frozen({"container": "W64", "subtypes": _frozen(_WAV_SUBTYPES)}),
     ),
     "aiff": FormatSpec(
@@ -154,21 +156,22 @@ FORMATS: Mapping[str, FormatSpec] = _frozen({
     ),
     "aifc": FormatSpec(
         "aifc", "aifc", "AIFF-C",
-        _codec_options(("none", "u_law", "a_law", "ima4", "ms_adpcm"), {
+        _codec_options(("none", "u_law", "a_law", "ima4", "ms_adpcm", "float"), {
             "ms_adpcm": "neither libsndfile nor FFmpeg writes MS ADPCM into AIFF-C, and no common decoder reads it"
         }),
         "sndfile", _frozen({"container": "AIFF", "subtypes": _frozen(_AIFC_SUBTYPES)}),
     ),
     "au": FormatSpec(
-        "au", "au", "Sun/NeXT AU", _codec_options(("none", "u_law")),
+        "au", "au", "Sun/NeXT AU", _codec_options(("none", "u_law", "float")),
         "sndfile", _frozen({"container": "AU", "subtypes": _frozen(
-            {**_BIG_ENDIAN_PCM, ("u_law", None): ("ULAW", None)})}),
+            {**_BIG_ENDIAN_PCM, ("u_law", None): ("ULAW", None), ("float", None): ("FLOAT", None)})}),
         extensions=("snd",),
     ),
     "caf": FormatSpec(
-        "caf", "caf", "Core Audio Format", _codec_options(("none", "u_law", "a_law")),
+        "caf", "caf", "Core Audio Format", _codec_options(("none", "u_law", "a_law", "float")),
         "sndfile", _frozen({"container": "CAF", "subtypes": _frozen(
-            {**_BIG_ENDIAN_PCM, ("u_law", None): ("ULAW", None), ("a_law", None): ("ALAW", None)})}),
+            {**_BIG_ENDIAN_PCM, ("u_law", None): ("ULAW", None), ("a_law", None): ("ALAW", None),
+             ("float", None): ("FLOAT", None)})}),
     ),
     "flac": FormatSpec(
         "flac", "flac", "FLAC",

@@ -1,11 +1,13 @@
-"""``mixdown songclip``: cut clips from a song as Songclip create events describe them."""
+"""``mixdown songclip``: cut clips from a song as Songclip create events describe them.
+
+The clip cutter (and the engine under it) is imported when the command runs, not when the command line
+builds its parser."""
 
 from __future__ import annotations
 
 import argparse
 
 from mixdown.api_compat.json_input import load_json, parse_json
-from mixdown.api_compat.songclip.clips import SongclipFailError, error, fail, render_clips
 from mixdown.api_compat.songclip.presets import PRESETS
 from mixdown.console import emit, print_json
 from mixdown.errors import MixdownError
@@ -13,6 +15,8 @@ from mixdown.progress import progress_for
 
 
 def _load(path: str) -> object:
+    from mixdown.api_compat.songclip.clips import SongclipFailError
+
     try:
         return load_json(path, "spec")
     except MixdownError as problem:
@@ -20,6 +24,8 @@ def _load(path: str) -> object:
 
 
 def _options(text: str | None) -> dict | None:
+    from mixdown.api_compat.songclip.clips import SongclipFailError
+
     if text is None:
         return None
     try:
@@ -38,12 +44,14 @@ def _plain(data: dict) -> list[str]:
 
 
 def cmd_songclip(args: argparse.Namespace) -> int:
-    with progress_for(args, "songclip") as progress:
+    from mixdown.api_compat.songclip.clips import render_clips
+
+    with progress_for(args, "songclip", unit="frames") as progress:
         progress.stage("cutting")
         reply = render_clips(
             _load(args.spec), args.song, args.output, fmt=args.format, preset_name=args.preset, curve=args.curve,
             min_length=args.min_length, max_length=args.max_length, artist=args.artist, title=args.title,
-            options=_options(args.options),
+            options=_options(args.options), progress=progress,
         )
     emit(args, reply, _plain(reply["data"]), reply["data"].get("warnings", ()))
     return 0
@@ -51,6 +59,8 @@ def cmd_songclip(args: argparse.Namespace) -> int:
 
 def _reply_on_error(args: argparse.Namespace, problem: MixdownError) -> None:
     """JSEND ``fail`` (a message per field) for bad input, else ``error`` (``--json`` only)."""
+    from mixdown.api_compat.songclip.clips import SongclipFailError, error, fail
+
     if isinstance(problem, SongclipFailError):
         print_json(fail(problem.data))
     elif problem.exit_code == 2:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from mixdown.api_compat.fields import problems
 from mixdown.errors import MixdownError
+
+if TYPE_CHECKING:  # pydantic loads with the models that raise its errors, not with every command
+    from pydantic import ValidationError
 
 #: HTTP status each kind of refusal stands for (TwistedWave answers over HTTP; mixdown keeps the figure
 #: for callers that serve the API).
@@ -52,6 +52,8 @@ _MESSAGES = {"missing": "is required", "extra_forbidden": "is not an attribute o
 def from_validation(error: ValidationError, prefix: str | None = None, document: Any = ...) -> TwistedWaveError:
     """The first failure of a pydantic validation of ``document``, naming its attribute path (union
     member tags such as ``.str`` are not part of it)."""
+    from mixdown.api_compat.fields import problems
+
     first = error.errors(include_url=False)[0]
     location, message = problems(error, document)[0]
     return TwistedWaveError(_MESSAGES.get(first["type"]) or message, param=param_path(location, prefix))

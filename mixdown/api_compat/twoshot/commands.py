@@ -1,4 +1,6 @@
-"""``mixdown render`` and ``mixdown demo``: TwoShot projects from the command line."""
+"""``mixdown render`` and ``mixdown demo``: TwoShot projects from the command line.
+
+The renderer is imported when a command runs, not when the command line builds its parser."""
 
 from __future__ import annotations
 
@@ -6,16 +8,28 @@ import argparse
 import json
 from pathlib import Path
 
-from mixdown.api_compat.fields import DEFAULT_MAX_DURATION_S
-from mixdown.api_compat.twoshot.errors import TwoShotError, from_mixdown
-from mixdown.api_compat.twoshot.jobs import JobRegistry
-from mixdown.api_compat.twoshot.service import load_document, render_document
+from mixdown.api_compat.json_input import parse_json
 from mixdown.console import emit, print_json
-from mixdown.errors import MixdownError, OutputPathError
+from mixdown.errors import InvalidInputError, MixdownError, OutputPathError
+from mixdown.frames import DEFAULT_MAX_DURATION_S
 from mixdown.progress import progress_for
 
 
+def _options(text: str | None) -> dict | None:
+    """``--options``: a JSON object of output options (``{"codec": "float"}``, ``{"bit_rate": 256}``)."""
+    if text is None:
+        return None
+    options = parse_json(text, "--options", name="--options")
+    if not isinstance(options, dict):
+        raise InvalidInputError("expected a JSON object of output options", field="--options")
+    return options
+
+
 def cmd_render(args: argparse.Namespace) -> int:
+    from mixdown.api_compat.twoshot.errors import TwoShotError
+    from mixdown.api_compat.twoshot.jobs import JobRegistry
+    from mixdown.api_compat.twoshot.service import load_document, render_document
+
     registry = JobRegistry(args.jobs)
     if args.status:
         if args.project:
@@ -31,7 +45,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         result = render_document(
             load_document(args.project), args.library, args.output, format=args.format, quality=args.quality,
             start=args.start, end=args.end, sample_rate=args.sample_rate, varispeed=args.varispeed,
-            jobs=registry, progress=progress, max_duration=args.max_duration,
+            jobs=registry, progress=progress, max_duration=args.max_duration, options=_options(args.options),
         )
     emit(args, result, f"{result['output']}: {result['duration']:.3f} s ({result['frames']} frames at "
                        f"{result['sampleRate']} Hz), {result['clips']} clips, job {result['jobId']} {result['status']}",
@@ -41,6 +55,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from mixdown.api_compat.twoshot.demo import demo_project, write_library
+    from mixdown.api_compat.twoshot.jobs import JobRegistry
+    from mixdown.api_compat.twoshot.service import load_document, render_document
     from mixdown.engine import measure_loudness
     from mixdown.formats import read
 
@@ -77,6 +93,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _error_reply(args: argparse.Namespace, error: MixdownError) -> None:
     """TwoShot's error body (``mixdown.cli.main`` calls this with ``--json`` only)."""
+    from mixdown.api_compat.twoshot.errors import from_mixdown
+
     print_json(from_mixdown(error).body())
 
 
@@ -91,6 +109,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                         help="any export format: wav, flac, mp3, ogg, aac, ... (default: from -o)")
     render.add_argument("--quality", choices=["low", "medium", "high"],
                         help="stretch preset, PCM depth and lossy bitrate (default: the render body's, else high)")
+    render.add_argument("--options", metavar="JSON",
+                        help='output options over the quality\'s, e.g. \'{"codec": "float"}\' (32-bit float WAV)')
     render.add_argument("--start", type=float, metavar="SEC", help="render from this many seconds")
     render.add_argument("--end", type=float, metavar="SEC", help="render to this many seconds")
     render.add_argument("--sample-rate", type=int, metavar="HZ", help="output rate (default: the body's, else 44100)")

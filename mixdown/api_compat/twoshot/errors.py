@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from mixdown.api_compat.fields import problems
 from mixdown.errors import MixdownError
+
+if TYPE_CHECKING:  # pydantic loads with the models that raise its errors, not with every command
+    from pydantic import ValidationError
 
 #: Codes the adapter answers with, and the HTTP status each stands for.
 STATUS = {"VALIDATION_ERROR": 400, "NOT_FOUND": 404, "INTERNAL_ERROR": 500, "UNAUTHORIZED": 401,
@@ -58,6 +58,8 @@ def field_path(location: tuple) -> str:
 def from_validation(error: ValidationError, document: Any = ...) -> TwoShotError:
     """The first failure of a pydantic validation of ``document``, as a VALIDATION_ERROR naming its field
     path in the document (union member tags such as ``.str`` are not part of it)."""
+    from mixdown.api_compat.fields import problems
+
     location, message = problems(error, document)[0]
     return TwoShotError("VALIDATION_ERROR", message, field=field_path(location) or None)
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -25,6 +26,7 @@ from mixdown.engine.peak_meter import PeakMeter
 from mixdown.errors import MixdownError
 from mixdown.formats.export import encode_blocks
 from mixdown.formats.naming import resolve_output
+from mixdown.formats.spec import OutputSpec, parse_output
 from mixdown.formats.table import FORMATS
 
 Progress = Callable[[int, int], None]
@@ -88,16 +90,32 @@ def _output_and_format(output: str | Path, requested: str | None, body_format: s
         raise from_mixdown(error) from None
 
 
-def output_spec(fmt: str, quality: str) -> dict:
-    """The output object ``quality`` implies for ``fmt``: its bit depth or bitrate (see ``QUALITY``)."""
+def output_spec(fmt: str, quality: str, options: Mapping[str, Any] | None = None) -> dict:
+    """The output object for ``fmt``: ``options`` (TwistedWave output options such as ``{"codec": "float"}``
+    or ``{"vbr": true}``) laid over the bit depth or bitrate ``quality`` implies (see ``QUALITY``), which
+    applies only where the format has that option and the given options leave it in force."""
+    given = dict(options or {})
+    if "format" in given:
+        raise TwoShotError("VALIDATION_ERROR", "the format comes from --format or the output's extension, not "
+                           "from the output options", field="options.format")
     wanted = QUALITY[quality]
+    table = FORMATS[fmt].options
+
+    def implied(name: str) -> bool:
+        option = table.get(name)
+        if option is None or name in given:
+            return False
+        if option.only_when is None:
+            return True
+        other, value = option.only_when
+        return given.get(other, table[other].default) == value
+
     spec: dict = {"format": fmt}
-    options = FORMATS[fmt].options
-    if "bit_depth" in options:
+    if implied("bit_depth"):
         spec["bit_depth"] = wanted["bit_depth"]
-    if "bit_rate" in options:
-        spec["bit_rate"] = max(rate for rate in options["bit_rate"].allowed if rate <= wanted["bit_rate"])
-    return spec
+    if implied("bit_rate"):
+        spec["bit_rate"] = max(rate for rate in table["bit_rate"].allowed if rate <= wanted["bit_rate"])
+    return {**spec, **given}
 
 
 def _counted(blocks: Iterator[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
@@ -165,11 +183,14 @@ def render_document(
     sources: SourceCache | None = None,
     materials: MaterialCache | None = None,
     max_duration: float | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> dict:
     """Render ``document`` to ``output``; returns the reply plus what was written.
 
     Options given here override the document's render body. ``max_duration`` bounds the rendered range
     in seconds (default :data:`~mixdown.api_compat.fields.DEFAULT_MAX_DURATION_S`, 0 for no limit).
+    ``options`` are TwistedWave output options laid over what ``quality`` picks (:func:`output_spec`):
+    ``{"codec": "float"}`` writes 32-bit float WAV, the rendered samples exactly.
     Raises :class:`TwoShotError` (with its error body) for bad input; the job, when a registry is given,
     is recorded as failed.
     """
@@ -177,6 +198,7 @@ def render_document(
     parsed = parse_document(_with_overrides(document, overrides))
     name, fmt = _output_and_format(output, format, parsed.request.format
                                    if "format" in parsed.request.model_fields_set else None)
+    spec = _checked_spec(fmt, parsed.request.quality, options)
     plan = _plan(parsed, _library(library, sources), varispeed, max_duration)
     work = RenderWork.of(plan.timeline, plan.seconds, fmt)
     record = jobs.start(work, {"output": name, "format": fmt, "quality": parsed.request.quality}) \
@@ -184,7 +206,7 @@ def render_document(
     began = time.perf_counter()
     meter = PeakMeter(plan.timeline.channels)
     try:
-        frames = _encode(plan, name, fmt, parsed.request.quality, progress, materials, meter)
+        frames = _encode(plan, name, spec, progress, materials, meter)
     except MixdownError as error:
         failure = from_mixdown(error)
         if record:
@@ -200,7 +222,7 @@ def render_document(
         raise
     peaks = meter.report()
     warnings = unknown_field_warnings(list(parsed.unknown))
-    if peaks.clipped_samples:
+    if peaks.clipped_samples and spec.options.get("codec") != "float":
         warnings.append({"field": "output", "message": (
             f"{peaks.clipped_samples} samples clipped (true peak {peaks.true_peak_dbtp:+.2f} dBTP); "
             f"lower the track or clip volumes")})
@@ -247,8 +269,17 @@ def _metered(blocks: Iterator[np.ndarray], meter: PeakMeter) -> Iterator[np.ndar
         yield block
 
 
-def _encode(plan: RenderPlan, output: str, fmt: str, quality: str, progress: Progress | None,
+def _checked_spec(fmt: str, quality: str, options: Mapping[str, Any] | None) -> OutputSpec:
+    """The output object, checked before anything renders; a bad option names ``options.<name>``."""
+    try:
+        return parse_output(output_spec(fmt, quality, options))
+    except MixdownError as error:
+        named = options is not None and error.field in options
+        raise from_mixdown(error, f"options.{error.field}" if named else None) from None
+
+
+def _encode(plan: RenderPlan, output: str, spec: OutputSpec, progress: Progress | None,
             materials: MaterialCache | None, meter: PeakMeter) -> int:
     blocks = _metered(render_blocks(plan.timeline, plan.start, plan.end, materials=materials), meter)
     return encode_blocks(output, _counted(blocks, plan.frames, progress), plan.timeline.sample_rate,
-                         plan.timeline.channels, output_spec(fmt, quality), frames=plan.frames)
+                         plan.timeline.channels, spec, frames=plan.frames)

@@ -21,8 +21,12 @@ class Encoder(abc.ABC):
 
     Leaving the ``with`` block normally finishes the file; leaving it by an exception releases the
     encoder without finishing (the caller's atomic write then removes the partial file). Blocks arrive
-    already checked (float32, C-contiguous, the right channel count, clipped to [-1, 1]).
+    already checked (float32, C-contiguous, the right channel count), and clipped to [-1, 1] unless the
+    encoder stores floats that can exceed it (``clips`` false).
     """
+
+    #: Whether blocks must be clipped to [-1, 1] before they reach :meth:`_write`.
+    clips = True
 
     def __init__(self, path: Path, fmt: FormatSpec, options: Mapping[str, Any], sample_rate: int, channels: int,
                  *, dither: bool, expected_frames: int | None = None) -> None:

@@ -2,7 +2,8 @@
 
 Integer PCM is quantized here (see :mod:`mixdown.formats.quantize`) and handed to libsndfile as
 left-aligned int32, which it stores by exact shifts; u-law, a-law and the ADPCM codecs receive 16-bit
-codes, rounded but not dithered (their own quantization is far coarser than a 16-bit LSB).
+codes, rounded but not dithered (their own quantization is far coarser than a 16-bit LSB). The ``float``
+codec stores the float32 samples themselves, unclipped: a decoder reads back exactly what was rendered.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ class SndfileEncoder(Encoder):
         super().__init__(*args, **kwargs)
         settings = self.format.settings
         subtype, endian = settings["subtypes"][(self.options.get("codec"), self.options.get("bit_depth"))]
+        self.clips = subtype != "FLOAT"
         bits = PCM_BITS.get(subtype, CODEC_INPUT_BITS)
-        self._quantize = Quantizer(bits, self.channels, dither=self.dither and subtype in PCM_BITS)
+        self._quantize = Quantizer(bits, self.channels, dither=self.dither and subtype in PCM_BITS) \
+            if self.clips else None
         self._shift = 32 - bits
         container = container_for(settings["container"], self.expected_frames, self.channels, subtype)
         self._guard = SizeGuard(container, self.channels, subtype, self.format.name)
@@ -41,6 +44,9 @@ class SndfileEncoder(Encoder):
 
     def _write(self, block: np.ndarray) -> None:
         self._guard.add(block.shape[1])
+        if self._quantize is None:
+            self._handle.write(block.T)
+            return
         codes = self._quantize(block) << self._shift
         self._handle.write(np.ascontiguousarray(codes.T))
 
