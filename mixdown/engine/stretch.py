@@ -15,8 +15,9 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
    time, with no pre-echo, while what sustains through it (a pad under a drum hit) keeps turning smoothly,
    with no dip before the hit. After the attack the slope-1 zone extends up to two windows, as far as the
    next attack leaves room: a hit or a pluck decays at a new tempo as it did in the source, so the stretch
-   goes to what sounds later. Between zones the map is linear, so every onset lands at ``onset / ratio``. The signal's start and end are treated as onsets too, so a clip begins and ends
-   exactly as its source does (no click at its edges).
+   goes to what sounds later (``draft`` keeps half a window). Between zones the map is linear, so every
+   onset lands at ``onset / ratio``. The signal's start and end are treated as onsets too, so a clip
+   begins and ends exactly as its source does (no click at its edges).
 
 The presets trade window length and overlap for speed (frames/hop): ``draft`` 2048/1024 with square-root
 Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows.
@@ -54,7 +55,7 @@ class Preset:
 
     ``window`` is the analysis and synthesis window: ``"hann"`` needs a hop of ``n_fft / 3`` or less
     (its square overlap-adds to a constant there), ``"sqrt-hann"`` works at ``n_fft / 2`` (half the
-    frames, with higher sidelobes). ``transients`` turns onset detection and phase reset on. A time stretch
+    frames, with higher sidelobes). ``transients`` turns onset detection and phase reset on. The stretch
     keeps an attack's decay in its own time for up to ``hold`` zone reaches (see :func:`time_map`); ``draft``
     keeps 1: with one hop per reach, the steeper segments left between attacks brighten what comes before
     the next one.
@@ -257,12 +258,23 @@ def formant_gains(spectra: np.ndarray, factor: float, lifter: int) -> np.ndarray
     return np.exp(np.clip(moved - envelope, -_FORMANT_LIMIT, _FORMANT_LIMIT)).astype(np.float32)
 
 
+def _with_lagged(centres: np.ndarray, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frames to analyse for ``centres`` (increasing) and each one's lag ``hop`` earlier: ``centres`` then
+    the lagged centres not among them (in an attack's zone the map has slope 1, so a frame's lag is the
+    frame before it), and for each centre the index of its lagged frame in that list."""
+    lagged = centres - hop
+    found = np.minimum(np.searchsorted(centres, lagged), centres.shape[0] - 1)
+    shared = centres[found] == lagged
+    extra = lagged[~shared]
+    index = np.where(shared, found, centres.shape[0] + np.cumsum(~shared) - 1)
+    return np.concatenate((centres, extra)), index
+
+
 def phase_vocoder(
     audio: np.ndarray, sample_rate: int, stretch: float, out_frames: int, preset: Preset,
-    formant_factor: float = 1.0, hold: int = 1,
+    formant_factor: float = 1.0,
 ) -> np.ndarray:
     """Stretch ``audio`` (pitch kept) to exactly ``out_frames`` frames; ``stretch`` is input per output.
-    ``hold`` is :func:`time_map`'s: how far past an attack its decay keeps its own time.
 
     ``formant_factor`` != 1 reshapes each frame's spectral envelope so that resampling the result by that
     factor afterwards moves the pitch but not the envelope (formants kept)."""
@@ -271,7 +283,7 @@ def phase_vocoder(
     while hop > 64 and hop * stretch > n_fft:
         hop //= 2
     onsets = detect_onsets(audio, sample_rate) if preset.transients else np.zeros(0, dtype=np.int64)
-    anchors, kept = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop, hold)
+    anchors, kept = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop, preset.hold)
     first = -((n_fft // 2) // hop)
     last = (out_frames + n_fft // 2) // hop + 1
     out_centres = np.arange(first, last + 1, dtype=np.int64) * hop
@@ -299,13 +311,13 @@ def phase_vocoder(
     for lo in range(0, out_centres.shape[0], CHUNK_FRAMES):
         hi = min(lo + CHUNK_FRAMES, out_centres.shape[0])
         count = hi - lo
-        chunk = frames[:, : 2 * count]
-        centres = np.concatenate((in_centres[lo:hi], in_centres[lo:hi] - hop))
+        centres, lag_index = _with_lagged(in_centres[lo:hi], hop)
+        chunk = frames[:, : centres.shape[0]]
         stretch_kernels.gather_frames(audio, centres, window, chunk)
         spectra = scipy.fft.rfft(chunk, axis=2, workers=1)
         synth_chunk = synth[:, :count]
         stretch_kernels.lock_phases(
-            spectra[:, :count], spectra[:, count:], synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
+            spectra[:, :count], spectra, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
         )
         if formant_factor != 1.0:
             synth_chunk *= formant_gains(spectra[:, :count], formant_factor, lifter)[np.newaxis]
@@ -371,7 +383,7 @@ def stretch(
     pitch = 2.0 ** (semitones / 12.0)
     stretch_factor = float(ratio) / pitch
     if pitch == 1.0:
-        return phase_vocoder(audio, sample_rate, stretch_factor, frames, preset, hold=preset.hold)
+        return phase_vocoder(audio, sample_rate, stretch_factor, frames, preset)
     stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
                               pitch if formants else 1.0)
     return _resample_by(stretched, pitch, frames)
