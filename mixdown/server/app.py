@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from mixdown import __version__
 from mixdown.api_compat.twistedwave.confine import Confinement
@@ -64,8 +65,10 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         finally:
             _stop(app)
 
-    app = FastAPI(title="mixdown", version=__version__, lifespan=lifespan,
-                  description="The TwoShot, TwistedWave and Songclip APIs, rendered locally by mixdown.")
+    # The docs pages load Swagger UI and ReDoc from files shipped with fastapi-offline, not from a CDN:
+    # mixdown runs offline.
+    app = FastAPIOffline(title="mixdown", version=__version__, lifespan=lifespan, static_url="/docs-static",
+                         description="The TwoShot, TwistedWave and Songclip APIs, rendered locally by mixdown.")
     app.state.config = config
     errors.install(app)
     openapi.install(app)
