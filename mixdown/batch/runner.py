@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -22,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from mixdown.batch.kinds import output_digest, output_name, run_job, warm_up
+from mixdown.batch.executors import dask_executor, local_executor
+from mixdown.batch.kinds import output_digest, output_name, run_job
 from mixdown.batch.manifest import Job
 from mixdown.errors import InvalidInputError
 
@@ -88,17 +87,6 @@ def already_done(job: Job, record: dict | None) -> bool:
 Progress = Callable[[Summary], None]
 
 
-def _worker_start() -> None:
-    """A local worker leaves Ctrl-C to the batch process, which records what finished and cancels the rest."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warm_up()
-
-
-def _local_executor(workers: int) -> Executor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_start)
-
-
 def _open_results(path: Path, header: dict) -> TextIO:
     """``results.jsonl`` opened to append (earlier runs are history), a torn last line ended first so the
     next record is not glued to it, and this run's header written."""
@@ -112,18 +100,6 @@ def _open_results(path: Path, header: dict) -> TextIO:
     handle.write(json.dumps({"run": header}) + "\n")
     handle.flush()
     return handle
-
-
-def _dask_executor(address: str, stack: ExitStack) -> tuple[Executor, int]:
-    try:
-        from distributed import Client
-    except ImportError:
-        raise InvalidInputError("--scheduler needs Dask's distributed package (pip install distributed)",
-                                field="--scheduler") from None
-    client = stack.enter_context(Client(address))
-    client.run(warm_up)
-    workers = sum(info.get("nthreads", 1) for info in client.scheduler_info()["workers"].values())
-    return client.get_executor(), workers
 
 
 def run_batch(
@@ -161,11 +137,11 @@ def run_batch(
             summary.workers = getattr(executor, "_max_workers", workers or 0)
             summary.executor = type(executor).__name__
         elif scheduler:
-            executor, summary.workers = _dask_executor(scheduler, stack)
+            executor, summary.workers = dask_executor(scheduler, stack)
             summary.executor = f"dask {scheduler}"
         else:
             summary.workers = workers or os.cpu_count() or 1
-            executor = stack.enter_context(_local_executor(summary.workers))
+            executor = stack.enter_context(local_executor(summary.workers))
             summary.executor = "local processes"
         results = stack.enter_context(_open_results(results_path, {
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "resume": resume, "jobs": len(jobs),
