@@ -17,6 +17,7 @@ from mixdown.server import errors, openapi
 from mixdown.server.config import MAX_JSON_BODY, ServerConfig
 from mixdown.server.library import analyse, import_folder
 from mixdown.server.limits import BodyLimit
+from mixdown.server.projects import measure_unknown
 from mixdown.server.queue import WorkQueue
 from mixdown.server.renders import Renders
 from mixdown.server.routers import songclip, twistedwave, twoshot
@@ -36,6 +37,7 @@ def _start(app: FastAPI, config: ServerConfig) -> None:
     import_folder(state)
     for row in state.all("SELECT audio_id FROM samples WHERE processing = 1"):
         analyse(app.state, row["audio_id"])
+    measure_unknown(app.state)
     resumed = app.state.renders.resume()
     if resumed:
         log.info("resumed %d render jobs a stop interrupted", len(resumed))
