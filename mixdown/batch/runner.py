@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.batch.executors import dask_executor, local_executor
 from mixdown.batch.kinds import output_digest, output_name, run_job
 from mixdown.batch.manifest import Job
@@ -111,8 +112,14 @@ def run_batch(
     resume: bool = False,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    allow_roots: list[str | Path] | None = None,
+    allow_private_http: bool = False,
 ) -> Summary:
     """Run ``jobs``; returns the summary (``interrupted`` when Ctrl-C stopped it).
+
+    ``allow_roots`` confines TwistedWave jobs (see :mod:`mixdown.api_compat.twistedwave.confine`): their
+    urls and stores must lie inside these folders or ``out_dir``, their http hosts be public unless
+    ``allow_private_http``. None (the default) confines nothing: the manifest is the user's own.
 
     ``executor`` runs the jobs on an executor the caller owns (kept open afterwards), instead of a new
     local pool of ``workers`` processes or a client of the Dask ``scheduler``.
@@ -120,6 +127,7 @@ def run_batch(
     out_dir = Path(out_dir)
     if workers is not None and workers < 1:
         raise InvalidInputError(f"must be at least 1, got {workers}", field="--workers")
+    confinement = _confinement(allow_roots, allow_private_http, out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as error:
@@ -154,7 +162,8 @@ def run_batch(
             summary.wall_seconds = time.perf_counter() - started
 
         futures: dict[Future, Job] = {
-            executor.submit(run_job, job.index, job.body, str(job.base), str(out_dir)): job for job in todo
+            executor.submit(run_job, job.index, job.body, str(job.base), str(out_dir), confinement): job
+            for job in todo
         }
         recorded: set[Future] = set()
         try:
@@ -168,6 +177,14 @@ def run_batch(
             _interrupted(executor, futures, recorded, record, out_dir)
     summary.wall_seconds = time.perf_counter() - started
     return summary
+
+
+def _confinement(roots: list[str | Path] | None, allow_private_http: bool, out_dir: Path) -> Confinement | None:
+    if not roots:
+        if allow_private_http:
+            raise InvalidInputError("goes with --allow-root", field="--allow-private-http")
+        return None
+    return Confinement.of([*roots, out_dir], allow_private_http=allow_private_http)
 
 
 def _interrupted(executor: Executor, futures: dict[Future, Job], recorded: set[Future],
