@@ -198,7 +198,7 @@ def test_songclip_list_replaces_nothing_when_a_later_clip_fails(tmp_path, monkey
     out = tmp_path / "clips"
     out.mkdir()
     (out / "clip-001.wav").write_bytes(b"old one")
-    real = clips.encode
+    real = clips.encode_blocks
     calls = []
 
     def failing(path, *args, **kwargs):
@@ -207,7 +207,7 @@ def test_songclip_list_replaces_nothing_when_a_later_clip_fails(tmp_path, monkey
             raise clips.SongclipFailError({"[1].end": "disk said no"})
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(clips, "encode", failing)
+    monkeypatch.setattr(clips, "encode_blocks", failing)
     with pytest.raises(clips.SongclipFailError):
         clips.render_clips([{"start": 0, "end": 5000, "context": CONTEXT},
                             {"start": 5000, "end": 10000, "context": CONTEXT}], song, out, fmt="wav")

@@ -185,3 +185,17 @@ def test_cli_prints_jsend_and_exits_by_outcome(tmp_path, capsys):
     spec.write_text("{oops")
     assert main(["songclip", str(spec), "--song", str(song), "-o", str(tmp_path / "e.mp3"), "--json"]) == 2
     assert "spec" in json.loads(capsys.readouterr().out)["data"]
+
+
+def test_progress_counts_the_clip_frames_encoded_block_by_block(tmp_path):
+    song = make_song(tmp_path, seconds=30.0)
+    events = [{**EVENT, "start": 0, "end": 14_000}, {**EVENT, "start": 15_000, "end": 16_000}]
+    seen = []
+    render_clips(events, song, tmp_path / "clips", fmt="wav", progress=lambda done, total: seen.append((done, total)))
+    total = (14_000 + 1_000) * 44_100 // 1000
+    assert {t for _, t in seen} == {total} and seen[-1][0] == total
+    done = [d for d, _ in seen]
+    # Real fractions of the work: the 14 s clip alone reports several times on its way, never backwards.
+    assert done == sorted(done) and len(done) >= 4 and 0 < done[0] < 14 * 44_100
+    one, _ = soundfile.read(tmp_path / "clips" / "clip-001.wav", dtype="float32")
+    assert one.shape[0] == 14 * 44_100

@@ -33,23 +33,34 @@ def _stamp(moment: datetime) -> str:
 
 
 def check_sources(state: State, document: Any) -> None:
-    """Every clip's source must be a sample of the library: 404 naming the clip's field otherwise."""
+    """Every clip's source must be a sample of the library: 404 naming the clip's field otherwise.
+
+    Each distinct source is looked up (and its file checked) once: a project uses a few samples in
+    many clips, and the check runs on the request path of every render."""
+    found: dict[tuple[str, str], bool] = {}
     for t, track in enumerate(document.project.tracks):
         for c, clip in enumerate(track.clips):
             field = f"tracks[{t}].clips[{c}].source"
             source = clip.source
             if source.audioId is not None:
-                row = state.one("SELECT audio.path FROM samples JOIN audio ON audio.id = samples.audio_id "
-                                "WHERE samples.audio_id = ?", (source.audioId,))
-                name, where = f"audio {source.audioId!r}", f"{field}.audioId"
+                key, name, where = ("audio", source.audioId), f"audio {source.audioId!r}", f"{field}.audioId"
             else:
-                row = state.one("SELECT audio.path FROM samples JOIN audio ON audio.id = samples.audio_id "
-                                "WHERE CAST(samples.id AS TEXT) = ?", (str(source.sampleId),))
+                key = ("sample", str(source.sampleId))
                 name, where = f"sample {source.sampleId!r}", f"{field}.sampleId"
-            if row is None or state.inside(row["path"]) is None:
-                if row is not None:  # its file was removed: the library must stop naming it for every render
-                    state.write_manifest()
+            if key not in found:
+                found[key] = _in_library(state, *key)
+            if not found[key]:
                 raise TwoShotError("NOT_FOUND", f"{name} is not in the sample library", field=where)
+
+
+def _in_library(state: State, kind: str, value: str) -> bool:
+    column = "samples.audio_id" if kind == "audio" else "CAST(samples.id AS TEXT)"
+    row = state.one(f"SELECT audio.path FROM samples JOIN audio ON audio.id = samples.audio_id WHERE {column} = ?",
+                    (value,))
+    if row is not None and state.inside(row["path"]) is None:
+        state.write_manifest()  # its file was removed: the library must stop naming it for every render
+        return False
+    return row is not None
 
 
 class Renders:

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from mixdown.errors import InvalidInputError, MixdownError
 from mixdown.files import read_span
 from mixdown.formats import atomic_path
 from mixdown.formats.atomic import STDIO
-from mixdown.formats.export import encode
+from mixdown.formats.export import encode_blocks
 from mixdown.formats.naming import resolve_output
 from mixdown.formats.stream import AudioFile
 
@@ -325,11 +325,13 @@ def render_clips(
     artist: str | None = None,
     title: str | None = None,
     options: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Cut every clip ``document`` asks for and return the JSEND success reply.
 
     ``options`` are TwistedWave output options (``{"bit_depth": 24}``, ``{"bit_rate": 256}``) laid over
-    the format's preset entry.
+    the format's preset entry. ``progress``, when given, is called with the clip frames encoded so far
+    and the total of every clip, a block at a time.
 
     One spec writes ``output``; a list writes ``clip-001.<ext>``... into the folder ``output``. Raises
     :class:`SongclipFailError` (nothing written) for any bad spec.
@@ -361,7 +363,7 @@ def render_clips(
         targets = [output / f"clip-{i + 1:03d}.{extension}" for i in range(len(specs))]
     else:
         targets = [Path(resolve_output(output, spec_out["format"], spec_out["format"])[0])]
-    clips = _write_all(song, specs, targets, spec_out, preset, curve, many)
+    clips = _write_all(song, specs, targets, spec_out, preset, curve, many, _Encoded(specs, song.rate, progress))
     data: dict[str, Any] = {"songclips": clips} if many else {"songclip": clips[0]}
     return success({**data, "warnings": unknown_field_warnings(unknown_spec_fields(specs, many))})
 
@@ -382,8 +384,28 @@ def _make_folder(output: Path) -> None:
                                            f"{problem.strerror or problem}"}) from None
 
 
+class _Encoded:
+    """The frames encoded so far across every clip, told to a progress callback a block at a time."""
+
+    #: Frames handed to the encoder at once, so the count moves within a long clip.
+    BLOCK_FRAMES = 1 << 18
+
+    def __init__(self, specs: list, rate: int, progress: Callable[[int, int], None] | None) -> None:
+        self.total = sum(to_frames(spec.end, rate) - to_frames(spec.start, rate) for spec in specs)
+        self.done = 0
+        self.progress = progress
+
+    def blocks(self, audio: np.ndarray) -> Iterator[np.ndarray]:
+        for start in range(0, audio.shape[1], self.BLOCK_FRAMES):
+            block = audio[:, start:start + self.BLOCK_FRAMES]
+            yield block
+            self.done += block.shape[1]
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+
+
 def _write_all(song: Song, specs: list, targets: list[Path], spec_out: dict, preset: Preset | None, curve: str,
-               many: bool) -> list[dict]:
+               many: bool, encoded: _Encoded) -> list[dict]:
     """Encode every clip to a temporary file beside its target, and only when all are encoded and within the
     preset's limits rename them into place: a failure at any clip leaves every earlier output untouched."""
     with contextlib.ExitStack() as staged:
@@ -392,7 +414,8 @@ def _write_all(song: Song, specs: list, targets: list[Path], spec_out: dict, pre
             temp = staged.enter_context(atomic_path(target))
             sidecar = target.with_name(target.name + ".json") if preset and preset.metadata else None
             sidecar_temp = staged.enter_context(atomic_path(sidecar)) if sidecar else None
-            clips.append(_write(song, spec, spec_out, target, temp, preset, curve, f"[{index}]." if many else ""))
+            clips.append(_write(song, spec, spec_out, target, temp, preset, curve, f"[{index}]." if many else "",
+                                encoded))
             if sidecar and sidecar_temp:
                 sidecar_temp.write_text(json.dumps({
                     "title": song.title, "description": "", "tags": spec.tags, "mediaType": "audio",
@@ -406,10 +429,10 @@ def _url(path: Path) -> str | None:
 
 
 def _write(song: Song, spec: ClipSpec, spec_out: dict, target: Path, temp: Path, preset: Preset | None,
-           curve: str, prefix: str) -> dict:
+           curve: str, prefix: str, encoded: _Encoded) -> dict:
     audio = cut(song, spec, curve)
     frames = audio.shape[1]
-    encode(temp, audio, song.rate, spec_out)
+    encode_blocks(temp, encoded.blocks(audio), song.rate, audio.shape[0], spec_out, frames=frames)
     size = temp.stat().st_size
     if preset and preset.max_bytes and size > preset.max_bytes:
         raise SongclipFailError({f"{prefix}end": f"the clip encoded to {size / 2**20:.1f} MB, over the "

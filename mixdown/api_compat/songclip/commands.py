@@ -46,12 +46,12 @@ def _plain(data: dict) -> list[str]:
 def cmd_songclip(args: argparse.Namespace) -> int:
     from mixdown.api_compat.songclip.clips import render_clips
 
-    with progress_for(args, "songclip") as progress:
+    with progress_for(args, "songclip", unit="frames") as progress:
         progress.stage("cutting")
         reply = render_clips(
             _load(args.spec), args.song, args.output, fmt=args.format, preset_name=args.preset, curve=args.curve,
             min_length=args.min_length, max_length=args.max_length, artist=args.artist, title=args.title,
-            options=_options(args.options),
+            options=_options(args.options), progress=progress,
         )
     emit(args, reply, _plain(reply["data"]), reply["data"].get("warnings", ()))
     return 0
