@@ -25,8 +25,9 @@ import httpx
 import pytest
 
 from mixdown.api_compat.twoshot.demo import demo_project, write_library
+from mixdown.batch.executors import local_executor
 from mixdown.batch.manifest import Job
-from mixdown.batch.runner import _local_executor, run_batch
+from mixdown.batch.runner import run_batch
 from tests.server_process import Server
 
 JOBS = int(os.environ.get("MIXDOWN_BENCH_SERVER_JOBS", "200"))
@@ -104,7 +105,7 @@ def test_server_against_batch(peer_report, server, tmp_path):
     warm = asyncio.run(_serve_round(server.url, 4 * WORKERS))[2]
     assert all(status["status"] == "completed" for status in warm)
     rounds, batch_times = [], []
-    with _local_executor(WORKERS) as pool:
+    with local_executor(WORKERS) as pool:
         run_batch(jobs[: 4 * WORKERS], tmp_path / "warm", executor=pool)
         # Rounds alternate, so that a change in the machine's other load weighs on both sides alike.
         for attempt in range(ROUNDS):

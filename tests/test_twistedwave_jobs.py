@@ -638,3 +638,16 @@ def test_job_list_filtered_by_document(tw):
     tail = tw.list_jobs(document=doc, limit=2, starting_after=mine[1])
     assert [j["id"] for j in tail["data"]] == [mine[0], tw.list_jobs(document=doc, limit=4)["data"][-1]["id"]]
     assert tail["has_more"] is False
+
+
+def test_run_job_counts_its_steps_for_a_progress_line(tw, source):
+    body = edit_job(None, {"command": "amplify", "gain": -3}, {"command": "undo"}, {"command": "reverse"},
+                    document={"url": str(source)}, output={"format": "wav"})
+    steps = []
+    job = tw.run_job(tw.create_job(body)["id"], on_step=lambda done, total: steps.append((done, total)))
+    assert job["state"] == "completed"
+    # The import, each of the three commands and the export: five steps, reported as each ends.
+    assert steps == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    edited = tw.run_job(tw.create_job(edit_job(job["document"]["id"], {"command": "normalize"}))["id"],
+                        on_step=lambda done, total: steps.append((done, total)))
+    assert edited["state"] == "completed" and steps[-1] == (1, 1)

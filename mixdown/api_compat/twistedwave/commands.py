@@ -109,19 +109,16 @@ def _load_job(path: str) -> Any:
 
 
 def _run_with_progress(args: argparse.Namespace, job_id: str | None, body: Any = None) -> dict[str, Any]:
-    """Create (from ``body``) and/or run a job, its steps on the progress line."""
-    with progress_for(args, "job") as progress:
-        def step(notification: dict[str, Any]) -> None:
-            if notification.get("type") == "edit.completed":
-                progress.stage("exporting")
-
-        service = _service(args, on_notification=step, create=body is not None)
+    """Create (from ``body``) and/or run a job, its steps (import, each edit command, export) counted on the
+    progress line."""
+    with progress_for(args, "job", unit="steps") as progress:
+        service = _service(args, create=body is not None)
         if body is not None:
             progress.stage("validating")
             job_id = service.create_job(body)["id"]
         progress.stage("running")
         try:
-            return service.run_job(job_id)
+            return service.run_job(job_id, on_step=progress)
         finally:
             service.notifier.deliver_detached()
 

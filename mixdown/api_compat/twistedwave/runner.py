@@ -26,7 +26,7 @@ import contextlib
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -86,6 +86,23 @@ OUTPUT_DONE = ("completed", "skipped", "failed", "cancelled")
 
 class StaleJobError(Exception):
     """The job was cancelled (or taken over) while this process worked on it: drop what the step made."""
+
+
+class Steps:
+    """The work of one job counted in steps (the import, each edit command, the export), told to ``report``
+    as ``(done, total)`` after each: the fraction a progress line shows."""
+
+    def __init__(self, job: sqlite3.Row, report: Callable[[int, int], None] | None) -> None:
+        edit = loads(job["request"]).get("edit") or {} if job["edit"] is not None else {}
+        commands = edit.get("commands", []) if isinstance(edit, dict) else []
+        self.total = (job["import_source"] is not None) + len(commands) + (job["output"] is not None)
+        self.done = 0
+        self.report = report
+
+    def step(self) -> None:
+        self.done += 1
+        if self.report is not None:
+            self.report(min(self.done, self.total), self.total)
 
 
 def first_state(job: sqlite3.Row) -> str:
@@ -183,9 +200,11 @@ class Runner:
             previous = job["owner"] if job["owner"] not in (None, me) else None
             return "claimed", [], previous
 
-    def run(self, job_id: str, *, timeout: float | None = None) -> None:
+    def run(self, job_id: str, *, timeout: float | None = None,
+            on_step: Callable[[int, int], None] | None = None) -> None:
         """Run ``job_id`` to a terminal state, first running any earlier job on its document that no live
-        process runs, and waiting (polling) for those that one does."""
+        process runs, and waiting (polling) for those that one does. ``on_step`` is told ``(steps done,
+        steps)`` of ``job_id`` after each (see :class:`Steps`)."""
         me = process_owner()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -204,7 +223,7 @@ class Runner:
         if previous is not None:
             self.clean_attempt(job_id)
         try:
-            self._execute(job_id, me)
+            self._execute(job_id, me, on_step)
         except BaseException:
             with self.store.transaction() as conn:
                 conn.execute("UPDATE jobs SET owner = NULL WHERE id = ? AND owner = ?", (job_id, me))
@@ -214,14 +233,16 @@ class Runner:
 
     # --- steps ----------------------------------------------------------------------------------------
 
-    def _execute(self, job_id: str, me: str) -> None:
+    def _execute(self, job_id: str, me: str, on_step: Callable[[int, int], None] | None = None) -> None:
         steps = {"importing": self._import, "editing": self._edit, "exporting": self._export}
+        counted: Steps | None = None
         while True:
             job = self.store.connection().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if job["owner"] != me or job["state"] not in WORKING:
                 return
+            counted = counted or Steps(job, on_step)
             try:
-                steps[job["state"]](job, me)
+                steps[job["state"]](job, me, counted)
             except StaleJobError:
                 self.clean_attempt(job_id)
                 return
@@ -229,7 +250,7 @@ class Runner:
                 self._fail(job, me, _describe(error, job["state"]))
                 return
 
-    def _import(self, job: sqlite3.Row, me: str) -> None:
+    def _import(self, job: sqlite3.Row, me: str, counted: Steps) -> None:
         source = job["import_source"]
         location = locate(source, "document.url", self.confinement)
         path = location.path
@@ -255,6 +276,7 @@ class Runner:
                  self.store.stamp(), dumps(state)))
             conn.execute("UPDATE documents SET position = 1, floor = 1, edited_at = ? WHERE id = ?",
                          (now, job["doc_id"]))
+        counted.step()
 
     @contextlib.contextmanager
     def _discarding(self, doc_id: str, names: list[str]) -> Iterator[None]:
@@ -280,7 +302,7 @@ class Runner:
         if row["state"] != job["state"] or row["owner"] != me:
             raise StaleJobError(job["id"])
 
-    def _edit(self, job: sqlite3.Row, me: str) -> None:
+    def _edit(self, job: sqlite3.Row, me: str, counted: Steps) -> None:
         doc_id = job["doc_id"]
         with self.store.transaction() as conn:
             edit = loads(job["edit"])
@@ -300,7 +322,7 @@ class Runner:
         reports: list[dict[str, Any]] = []
         with self._discarding(doc_id, saved):
             position, kept, entries = self._apply_commands(job, me, commands, entries, position, floor, take, saved,
-                                                           reports)
+                                                           reports, counted)
             if reports:
                 edit["analysis"] = reports
             changing = sum(1 for command in commands if command.command != "analyze")  # for if_modified
@@ -311,7 +333,7 @@ class Runner:
 
     def _apply_commands(self, job: sqlite3.Row, me: str, commands: list[models.Command], entries: list[dict],
                         position: int, floor: int, take: offline_edits.Take,
-                        saved: list[str], reports: list[dict[str, Any]]) -> tuple[int, int, list[dict]]:
+                        saved: list[str], reports: list[dict[str, Any]], counted: Steps) -> tuple[int, int, list[dict]]:
         """Run the commands on the document's undo states in memory (audio written to new files, listed in
         ``saved``; ``analyze`` reports appended to ``reports``). Returns the new position, how many of the
         old states are kept, and the states."""
@@ -319,6 +341,8 @@ class Runner:
         kept = len(entries)
         limit = loads(job["edit"])["max_duration"]
         for index, command in enumerate(commands):
+            if index:
+                counted.step()
             self._still_ours(job, me)
             if command.command in ("undo", "redo"):
                 step = -1 if command.command == "undo" else 1
@@ -364,6 +388,8 @@ class Runner:
                             "markers": dumps(changed.markers), "created_at": self.store.stamp(),
                             "state": dumps(changed.state.to_json())})
             take = changed
+        if commands:
+            counted.step()
         return position, kept, entries
 
     def _commit_edit(self, job: sqlite3.Row, me: str, edit: dict[str, Any], entries: list[dict], position: int,
@@ -402,7 +428,7 @@ class Runner:
                     if path.name not in used:
                         path.unlink(missing_ok=True)
 
-    def _export(self, job: sqlite3.Row, me: str) -> None:
+    def _export(self, job: sqlite3.Row, me: str, counted: Steps) -> None:
         doc_id = job["doc_id"]
         output = loads(job["output"])
         spec = parse_output(output)
@@ -444,6 +470,7 @@ class Runner:
             conn.execute("UPDATE documents SET exported_edits = ? WHERE id = ?", (edits_exported, doc_id))
         if target is not None:
             shutil.rmtree(folder, ignore_errors=True)
+        counted.step()
         self._published(sent, deleted)
 
     def _finish(self, conn: sqlite3.Connection, job: sqlite3.Row, me: str, output_state: str,

@@ -216,12 +216,14 @@ class TwistedWave:
                                    param="output.post_note")
         return {"state": "pending", **output}, target
 
-    def run_job(self, job_id: str, *, timeout: float | None = None) -> dict[str, Any]:
+    def run_job(self, job_id: str, *, timeout: float | None = None,
+                on_step: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Run a job (and the earlier jobs on its document nobody runs) to its end; returns the job object.
 
-        A job whose process died is taken over and its current step redone (see :mod:`.runner`)."""
+        A job whose process died is taken over and its current step redone (see :mod:`.runner`).
+        ``on_step`` is told ``(steps done, steps)`` as the import, each edit command and the export end."""
         self.expire_documents()
-        self.runner.run(job_id, timeout=timeout)
+        self.runner.run(job_id, timeout=timeout, on_step=on_step)
         return self.get_job(job_id)
 
     def submit(self, body: Any, *, timeout: float | None = None) -> dict[str, Any]:
