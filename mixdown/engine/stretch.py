@@ -16,6 +16,8 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
    with no dip before the hit. Between onsets the map is linear, so every onset lands at
    ``onset / ratio``. The signal's start and end are treated as onsets too, so a clip begins and ends
    exactly as its source does (no click at its edges).
+4. Formants: the stretched frames are reshaped before the resampling so that part of the spectral
+   envelope stays where it was (``formants``, 0.4 of it by default; ``mixdown.engine.formants``).
 
 The presets trade window length and overlap for speed (frames/hop): ``draft`` 2048/1024 with square-root
 Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows.
@@ -32,6 +34,7 @@ import soxr
 
 from mixdown.engine import stretch_kernels
 from mixdown.engine.audio import as_audio, check_sample_rate
+from mixdown.engine.formants import EnvelopeKeeper
 from mixdown.errors import InvalidInputError
 
 CHUNK_FRAMES = 64
@@ -40,9 +43,8 @@ _ENVELOPE_WIDTH = 16
 _MIN_FLUX = 0.05
 #: A bin belongs to an attack when its power after the onset exceeds this many times its power before.
 _TRANSIENT_RISE = 2.0
-#: Spectral envelopes for formant preservation: cepstrum kept below this quefrency (s), gains within 40 dB.
-_FORMANT_LIFTER_SECONDS = 0.0008
-_FORMANT_LIMIT = math.log(100.0)
+#: How much of the spectral envelope a pitch shift keeps in place by default (see ``stretch``).
+FORMANTS = 0.4
 RATIO_RANGE = (1 / 16, 16.0)
 SEMITONE_RANGE = (-48.0, 48.0)
 
@@ -219,34 +221,13 @@ def _map(anchors: np.ndarray, out_positions: np.ndarray, stretch: float) -> np.n
     return np.floor(mapped + 0.5).astype(np.int64)
 
 
-def formant_gains(spectra: np.ndarray, factor: float, lifter: int) -> np.ndarray:
-    """Per frame and bin, the gain that gives a spectrum the spectral envelope it will lose when it is
-    later resampled ``factor`` times higher: ``envelope(k * factor) / envelope(k)``. The envelope of
-    ``spectra`` (channels, frames, bins; power summed over channels) is its cepstrum kept below
-    ``lifter`` samples of quefrency; gains are held within +-40 dB."""
-    power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
-    floor = np.maximum(power.max(axis=1, keepdims=True) * 1e-10, 1e-30)
-    log_amplitude = 0.5 * np.log(np.maximum(power, floor))
-    cepstrum = scipy.fft.irfft(log_amplitude, axis=1, workers=1)
-    cepstrum[:, lifter : cepstrum.shape[1] - lifter + 1] = 0.0
-    envelope = scipy.fft.rfft(cepstrum, axis=1, workers=1).real
-    bins = envelope.shape[1]
-    source = np.minimum(np.arange(bins) * factor, bins - 1)
-    low = np.floor(source).astype(np.int64)
-    high = np.minimum(low + 1, bins - 1)
-    frac = source - low
-    moved = envelope[:, low] * (1 - frac) + envelope[:, high] * frac
-    return np.exp(np.clip(moved - envelope, -_FORMANT_LIMIT, _FORMANT_LIMIT)).astype(np.float32)
-
-
 def phase_vocoder(
     audio: np.ndarray, sample_rate: int, stretch: float, out_frames: int, preset: Preset,
-    formant_factor: float = 1.0,
+    envelope: EnvelopeKeeper | None = None,
 ) -> np.ndarray:
     """Stretch ``audio`` (pitch kept) to exactly ``out_frames`` frames; ``stretch`` is input per output.
 
-    ``formant_factor`` != 1 reshapes each frame's spectral envelope so that resampling the result by that
-    factor afterwards moves the pitch but not the envelope (formants kept)."""
+    ``envelope`` reshapes each frame's spectral envelope for the resampling that follows (formants)."""
     n_fft = preset.n_fft
     hop = preset.hop
     while hop > 64 and hop * stretch > n_fft:
@@ -269,7 +250,6 @@ def phase_vocoder(
         resets[np.abs(in_centres - onset) < reach] = index
     scale = hop / float(np.sum(window64**2))
     channels = audio.shape[0]
-    lifter = max(8, round(_FORMANT_LIFTER_SECONDS * sample_rate))
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
     synth = np.empty((channels, CHUNK_FRAMES, bins), dtype=np.complex64)
     power = np.empty(bins, dtype=np.float32)
@@ -288,8 +268,10 @@ def phase_vocoder(
         stretch_kernels.lock_phases(
             spectra[:, :count], spectra[:, count:], synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
         )
-        if formant_factor != 1.0:
-            synth_chunk *= formant_gains(spectra[:, :count], formant_factor, lifter)[np.newaxis]
+        if envelope is not None:
+            inside = in_centres[lo:hi]
+            envelope.apply(spectra[:, :count], synth_chunk,
+                           (inside >= n_fft // 2) & (inside + n_fft // 2 <= audio.shape[1]))
         synthesized = scipy.fft.irfft(synth_chunk, n=n_fft, axis=2, workers=1)
         stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, window, scale, out)
     return out
@@ -302,7 +284,7 @@ def stretch(
     semitones: float = 0.0,
     quality: str = "high",
     varispeed: bool = False,
-    formants: bool = False,
+    formants: float | bool | None = None,
 ) -> np.ndarray:
     """Change the speed and/or pitch of ``audio``.
 
@@ -314,9 +296,13 @@ def stretch(
     semitones : pitch offset, any finite value in [-48, 48]; the duration is kept.
     quality : ``"draft"``, ``"standard"`` or ``"high"`` (the default, for offline renders).
     varispeed : resample instead, so pitch follows speed as on tape (``semitones`` must then be 0).
-    formants : keep the spectral envelope (formants) where it is while the pitch moves, as a voice or an
-        instrument sounds when it really plays higher or lower; by default the envelope moves with the
-        pitch, as on tape.
+    formants : how much of the spectral envelope (the formants) stays in place when the pitch moves, in
+        [0, 1]: 0 (or False) moves it with the pitch, as on tape; 1 (or True) keeps it where it was, as a
+        voice sounds when it sings higher or lower; between, the envelope is their geometric mix. The
+        default, None, is ``FORMANTS`` (0.4), chosen by measurement on rendered
+        instruments transposed natively (``benchmarks/results/stretch_real_material.md``): multi-sampled
+        piano, strings and guitar keep much of their envelope, a single-sample voice moves it whole, and
+        0.4 scores best overall. Only pitch shifting reads it.
 
     Returns
     -------
@@ -326,7 +312,7 @@ def stretch(
     ------
     InvalidInputError
         For a ratio outside [1/16, 16], semitones outside [-48, 48], an unknown quality, non-finite audio,
-        or semitones or formants with varispeed.
+        formants outside [0, 1], or semitones or formants with varispeed.
 
     Examples
     --------
@@ -338,6 +324,7 @@ def stretch(
     audio = as_audio(audio)
     sample_rate = check_sample_rate(sample_rate)
     preset = _check(ratio, semitones, quality)
+    amount = _formant_amount(formants)
     frames = output_length(audio.shape[1], float(ratio))
     if varispeed:
         if semitones != 0:
@@ -353,6 +340,17 @@ def stretch(
     stretch_factor = float(ratio) / pitch
     if pitch == 1.0:
         return phase_vocoder(audio, sample_rate, stretch_factor, frames, preset)
+    envelope = EnvelopeKeeper(preset.n_fft, sample_rate, pitch, amount) if amount > 0 else None
     stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
-                              pitch if formants else 1.0)
+                              envelope)
     return _resample_by(stretched, pitch, frames)
+
+
+def _formant_amount(formants: float | bool | None) -> float:
+    if formants is None:
+        return FORMANTS
+    if isinstance(formants, (bool, np.bool_)):
+        return float(formants)
+    if not isinstance(formants, (int, float, np.integer, np.floating)) or not 0.0 <= formants <= 1.0:
+        raise InvalidInputError(f"expected a number in [0, 1] or a boolean, got {formants!r}", field="formants")
+    return float(formants)
