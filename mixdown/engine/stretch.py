@@ -291,20 +291,21 @@ def phase_vocoder(
     scale = hop / float(np.sum(window64**2))
     channels = audio.shape[0]
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
-    synth = np.empty((channels, CHUNK_FRAMES, bins), dtype=np.complex64)
+    # Flat scratch viewed per chunk: a partial chunk is C-contiguous too, so the kernels see one layout.
+    synth = np.empty(channels * CHUNK_FRAMES * bins, dtype=np.complex64)
     power = np.empty(bins, dtype=np.float32)
     peaks = np.empty(bins, dtype=np.int64)
     rotations = np.empty(bins, dtype=np.complex128)
-    frames = np.empty((channels, 2 * CHUNK_FRAMES, n_fft), dtype=np.float32)
+    frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=np.float32)
     out = np.zeros((channels, out_frames), dtype=np.float32)
     for lo in range(0, out_centres.shape[0], CHUNK_FRAMES):
         hi = min(lo + CHUNK_FRAMES, out_centres.shape[0])
         count = hi - lo
         centres, lag_index = _with_lagged(in_centres[lo:hi], hop)
-        chunk = frames[:, : centres.shape[0]]
+        chunk = frames[: channels * centres.shape[0] * n_fft].reshape(channels, centres.shape[0], n_fft)
         stretch_kernels.gather_frames(audio, centres, window, chunk)
         spectra = scipy.fft.rfft(chunk, axis=2, workers=1)
-        synth_chunk = synth[:, :count]
+        synth_chunk = synth[: channels * count * bins].reshape(channels, count, bins)
         stretch_kernels.lock_phases(
             spectra[:, :count], spectra, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
         )
