@@ -100,6 +100,7 @@ def apply_envelope(synth: np.ndarray, envelopes: np.ndarray, whole: np.ndarray, 
     last = points - 1
     coarse = np.empty(points, dtype=np.float32)
     gains = np.empty(bins, dtype=np.float32)
+    inverse = np.float32(1.0 / step)
     for f in range(frames):
         if not whole[f]:
             continue
@@ -110,10 +111,11 @@ def apply_envelope(synth: np.ndarray, envelopes: np.ndarray, whole: np.ndarray, 
             frac = there - i
             moved = env[i] * (1.0 - frac) + env[i + 1] * frac
             coarse[j] = math.exp(amount * min(max(moved - env[j], -limit), limit))
-        for k in range(bins):
-            j = min(k // step, last - 1)
-            frac = np.float32(min((k - j * step) / step, 1.0))
-            gains[k] = coarse[j] * (np.float32(1.0) - frac) + coarse[j + 1] * frac
+        for j in range(last):
+            slope = (coarse[j + 1] - coarse[j]) * inverse
+            for i in range(step):
+                gains[j * step + i] = coarse[j] + slope * np.float32(i)
+        gains[last * step :] = coarse[last]
         for c in range(channels):
             row = synth[c, f]
             for k in range(bins):

@@ -22,7 +22,9 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
    envelope stays where it was (``formants``, 0.4 of it by default; ``mixdown.engine.formants``).
 
 The presets trade window length and overlap for speed (frames/hop): ``draft`` 2048/1024 with square-root
-Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows.
+Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows. When the pitch moves,
+``standard`` and ``high`` use square-root Hann windows at half-window hops (3072/1536, 4096/2048), which
+score the same there at half the frames (``PITCH_PRESETS``).
 """
 
 from __future__ import annotations
@@ -79,6 +81,13 @@ PRESETS = {
     "standard": Preset(3072, 1024),
     "high": Preset(4096, 1024),
 }
+#: Pitch shifting stretches and then resamples, which hides the higher sidelobes of square-root Hann
+#: windows: at half-window hops it scores as the Hann presets do on rendered instruments, at half the frames.
+PITCH_PRESETS = {
+    "draft": PRESETS["draft"],
+    "standard": Preset(3072, 1536, window="sqrt-hann"),
+    "high": Preset(4096, 2048, window="sqrt-hann"),
+}
 
 
 def output_length(frames: int, ratio: float) -> int:
@@ -104,9 +113,9 @@ def _fit(audio: np.ndarray, frames: int) -> np.ndarray:
     return out
 
 
-def _resample_by(audio: np.ndarray, factor: float, frames: int) -> np.ndarray:
+def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str = "VHQ") -> np.ndarray:
     """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``."""
-    converted = soxr.resample(np.ascontiguousarray(audio.T), factor, 1.0, quality="VHQ")
+    converted = soxr.resample(np.ascontiguousarray(audio.T), factor, 1.0, quality=quality)
     return _fit(np.ascontiguousarray(converted.T, dtype=np.float32), frames)
 
 
@@ -282,20 +291,21 @@ def phase_vocoder(
     scale = hop / float(np.sum(window64**2))
     channels = audio.shape[0]
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
-    synth = np.empty((channels, CHUNK_FRAMES, bins), dtype=np.complex64)
+    # Flat scratch viewed per chunk: a partial chunk is C-contiguous too, so the kernels see one layout.
+    synth = np.empty(channels * CHUNK_FRAMES * bins, dtype=np.complex64)
     power = np.empty(bins, dtype=np.float32)
     peaks = np.empty(bins, dtype=np.int64)
     rotations = np.empty(bins, dtype=np.complex128)
-    frames = np.empty((channels, 2 * CHUNK_FRAMES, n_fft), dtype=np.float32)
+    frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=np.float32)
     out = np.zeros((channels, out_frames), dtype=np.float32)
     for lo in range(0, out_centres.shape[0], CHUNK_FRAMES):
         hi = min(lo + CHUNK_FRAMES, out_centres.shape[0])
         count = hi - lo
         centres, lag_index = _with_lagged(in_centres[lo:hi], hop)
-        chunk = frames[:, : centres.shape[0]]
+        chunk = frames[: channels * centres.shape[0] * n_fft].reshape(channels, centres.shape[0], n_fft)
         stretch_kernels.gather_frames(audio, centres, window, chunk)
         spectra = scipy.fft.rfft(chunk, axis=2, workers=1)
-        synth_chunk = synth[:, :count]
+        synth_chunk = synth[: channels * count * bins].reshape(channels, count, bins)
         stretch_kernels.lock_phases(
             spectra[:, :count], spectra, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
         )
@@ -371,10 +381,13 @@ def stretch(
     stretch_factor = float(ratio) / pitch
     if pitch == 1.0:
         return phase_vocoder(audio, sample_rate, stretch_factor, frames, preset)
+    preset = PITCH_PRESETS[quality]
     envelope = EnvelopeKeeper(preset.n_fft, sample_rate, pitch, amount) if amount > 0 else None
     stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
                               envelope)
-    return _resample_by(stretched, pitch, frames)
+    # soxr's HQ (20-bit, artefacts under -120 dB) is a third faster than VHQ and well under the phase
+    # vocoder's own (-90 dB THD+N on a tone).
+    return _resample_by(stretched, pitch, frames, "HQ")
 
 
 def _formant_amount(formants: float | bool | None) -> float:
