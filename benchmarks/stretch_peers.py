@@ -16,7 +16,7 @@ from mixdown.engine import stretch
 Engine = Callable[[np.ndarray, int, float, float], np.ndarray]
 
 
-def mixdown_engine(quality: str, formants: bool = False) -> Engine:
+def mixdown_engine(quality: str, formants: float | bool | None = None) -> Engine:
     return lambda audio, sr, ratio, semitones: stretch(audio, sr, ratio, semitones, quality=quality,
                                                        formants=formants)
 

@@ -114,6 +114,7 @@ def _stretch_ratio(args: argparse.Namespace) -> float:
 
 def cmd_stretch(args: argparse.Namespace) -> int:
     from mixdown.engine import stretch
+    from mixdown.engine.stretch import FORMANTS
     from mixdown.files import read_whole
     from mixdown.formats import write
 
@@ -135,7 +136,7 @@ def cmd_stretch(args: argparse.Namespace) -> int:
         "semitones": args.semitones,
         "quality": args.quality,
         "varispeed": args.varispeed,
-        "formants": args.formants,
+        "formants": 0.0 if args.varispeed else FORMANTS if args.formants is None else args.formants,
         "input_frames": int(audio.shape[1]),
         "frames": int(out.shape[1]),
         "sample_rate": rate,
@@ -201,8 +202,12 @@ def _parser() -> argparse.ArgumentParser:
     stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high",
                          help="phase vocoder preset: FFT 2048, 3072 or 4096 (default: %(default)s)")
     stretch.add_argument("--varispeed", action="store_true", help="resample: pitch follows speed, as on tape")
-    stretch.add_argument("--formants", action="store_true",
-                         help="keep the spectral envelope (formants) in place when the pitch moves")
+    stretch.add_argument("--formants", type=_finite, nargs="?", const=1.0, metavar="AMOUNT",
+                         help="how much of the spectral envelope (formants) stays in place when the pitch moves, "
+                              "0-1: 1 (the flag alone) keeps it, 0 moves it with the pitch as on tape "
+                              "(default: 0.4, measured best on rendered instruments)")
+    stretch.add_argument("--no-formants", dest="formants", action="store_const", const=0.0,
+                         help="move the spectral envelope with the pitch, as on tape (same as --formants 0)")
     stretch.add_argument("--format", help="container for -o - or a name without extension (default: wav)")
     stretch.add_argument("--subtype", metavar="SUBTYPE", help="output encoding (default: 24-bit PCM)")
     stretch.set_defaults(run=cmd_stretch)

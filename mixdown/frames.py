@@ -14,7 +14,9 @@ MAX_FRAMES = 2**53
 #: The highest sample rate any time may be counted at (the TwistedWave rate conversion's ceiling).
 MAX_SAMPLE_RATE = 768_000
 #: The longest render (or edited document) a request may ask for unless the caller allows more, in
-#: seconds: 24 hours. Larger requests are refused before any audio is made.
+#: seconds: 24 hours. Larger requests are refused before any audio is made. ``mixdown render``, the Python
+#: API, TwistedWave jobs and ``mixdown serve`` share it, so what one renders the others render too (a
+#: server's operator lowers it with ``--max-duration``).
 DEFAULT_MAX_DURATION_S = 24 * 3600.0
 
 

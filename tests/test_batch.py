@@ -148,3 +148,41 @@ def test_manifest_folder_and_errors(workspace, tmp_path, capsys):
     assert info.value.field == "line 2.kind"
     bad.write_text("{not json\n")
     assert main(["batch", str(bad), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_allow_root_confines_twistedwave_jobs(tmp_path, capsys):
+    """``--allow-root``: a TwistedWave job's urls and store must lie inside the allowed folders or ``--out``
+    (the refusal does not tell whether a path exists); without it the manifest is the user's own."""
+    jobs_dir, elsewhere = tmp_path / "jobs", tmp_path / "elsewhere"
+    jobs_dir.mkdir()
+    elsewhere.mkdir()
+    song = tone(440, 1.0, 44_100, amplitude=0.3, channels=2)
+    write(jobs_dir / "song.wav", song, 44_100)
+    write(elsewhere / "private.wav", song, 44_100)
+
+    def job(source: str, **output) -> dict:
+        return {"kind": "twistedwave", "job": {"document": {"url": source}, "output": {"format": "wav", **output}}}
+
+    bodies = [job("song.wav"),                                                  # inside the allowed folder
+              job(str(elsewhere / "private.wav")),                              # reads outside
+              job(str(elsewhere / "absent.wav")),                               # nothing there: the same refusal
+              job("song.wav", url=str(elsewhere / "out.wav")),                  # writes outside
+              {**job("song.wav"), "store": str(elsewhere / "store")}]           # its store outside
+    manifest = jobs_dir / "manifest.jsonl"
+    manifest.write_text("\n".join(json.dumps(body) for body in bodies) + "\n")
+
+    out = tmp_path / "out"
+    assert main(["batch", str(manifest), "--out", str(out), "--workers", "1", "--allow-root", str(jobs_dir),
+                 "--json"]) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["ok"], summary["failed"]) == (1, 4)
+    errors = {f["index"]: f["error"] for f in summary["failures"]}
+    assert {index: error["field"] for index, error in errors.items()} == {
+        1: "document.url", 2: "document.url", 3: "output.url", 4: "store"}
+    assert errors[1]["message"] == errors[2]["message"]
+    assert not (elsewhere / "out.wav").exists() and not (elsewhere / "store").exists()
+    assert (out / "00000-twistedwave.wav").is_file()
+
+    unconfined = run_batch(read_manifest(manifest), tmp_path / "free", workers=1)
+    assert unconfined.ok == 4 and [f["index"] for f in unconfined.failures] == [2]  # only the absent file fails
+    assert main(["batch", str(manifest), "--out", str(out), "--allow-private-http"]) == 2

@@ -114,6 +114,15 @@ def test_stretch_by_bpm_writes_24_bit_at_exact_length(capsys, song, tmp_path):
     info = soundfile.info(str(target))
     assert info.subtype == "PCM_24" and info.samplerate == 48_000
     assert info.frames == reply["frames"] == round(288_000 / 1.25)
+    assert reply["formants"] == 0.4
+
+
+@pytest.mark.parametrize("flags,amount", [(["--formants"], 1.0), (["--formants", "0.7"], 0.7),
+                                          (["--no-formants"], 0.0)])
+def test_stretch_formants_amount_and_off_switch(capsys, song, tmp_path, flags, amount):
+    status, out, _ = run(capsys, "stretch", str(song), "-o", str(tmp_path / "o.wav"), "--semitones", "3",
+                         "--quality", "draft", "--json", *flags)
+    assert status == 0 and json.loads(out)["formants"] == amount
 
 
 def test_demo_writes_library_project_and_render(capsys, tmp_path, monkeypatch):

@@ -197,6 +197,21 @@ def test_samples_browse_and_tempo(client, server):
     assert len(page) == 1 and page[0]["sample"]["id"] != first[0]["sample"]["id"]
 
 
+def test_a_one_shot_is_analysed_once(client, server, tmp_path):
+    """A sample with no beat keeps bpm null, and that outcome is stored: the tempo is not measured again on
+    every GET (the file is swapped for a loop behind the server's back: a new measurement would find 120)."""
+    hit = tone(60, 0.15, 44_100, amplitude=0.8)
+    write(tmp_path / "one-shot.wav", np.ascontiguousarray(np.concatenate([hit, np.zeros_like(hit)], axis=1)), 44_100)
+    with (tmp_path / "one-shot.wav").open("rb") as handle:
+        shot = client.post("/sample/audio", files={"file": ("one-shot.wav", handle)}, data={"name": "One Shot"}).json()
+    wait_for(client, "/sample?q=one%20shot", lambda rows: rows and not rows[0]["processing"], timeout=60)
+    first = client.get(f"/audio/{shot['audioId']}/bpm").json()
+    assert first["bpm"] is None
+    file = next(server.home.joinpath("library").glob(f"{shot['audioId']}.*"))
+    write(file, kick_loop(120.0, 8), 44_100)
+    assert client.get(f"/audio/{shot['audioId']}/bpm").json() == first
+
+
 def test_project_list_filters_and_pagination(client):
     ids = [client.post("/project", json={"name": f"paging {i}", "tempo": 100 + i, "tracks": []}).json()["id"]
            for i in range(12)]
@@ -208,6 +223,56 @@ def test_project_list_filters_and_pagination(client):
     assert sorted(p["data"]["tempo"] for p in tempo) == [105, 106, 107]
     too_many = client.get("/project", params={"limit": 11})
     assert too_many.status_code == 400 and too_many.json()["details"]["field"] == "limit"
+
+
+def test_project_list_duration_filters(client, server):
+    """``minDuration``/``maxDuration``: seconds of the project's render with no range asked (playHead, else to
+    the last clip's end), measured in the background; a project naming a sample not in the library has no
+    duration yet and is left out of a filtered list."""
+    def project(name: str, end_beats: float | None, clips: list) -> dict:
+        head = {"start": 0.0, **({"end": end_beats} if end_beats is not None else {})}
+        return {"name": name, "tempo": 120.0, "playHead": head, "tracks": [{"id": "t", "clips": clips}]}
+
+    loop = {"id": "c", "position": 0.0, "speed": 1.0, "source": {"audioId": SEED_AUDIO}}  # 8 beats at 100 BPM
+    made = {name: client.post("/project", json=body).json()["id"] for name, body in {
+        "span four": project("span four", 8.0, []),          # 8 beats at 120 BPM: 4 s
+        "span sixteen": project("span sixteen", 32.0, []),   # 16 s
+        "span loop": project("span loop", None, [loop]),     # to the clip's end: 4.8 s
+        "span missing": project("span missing", None, [{**loop, "source": {"audioId": "not-in-library"}}]),
+    }.items()}
+
+    def names(**bounds) -> list[str]:
+        return sorted(p["name"] for p in client.get("/project", params={"name": "span", **bounds}).json())
+
+    measured = wait_for(client, "/project?name=span&minDuration=0", lambda rows: len(rows) == 3, timeout=60)
+    assert sorted(p["name"] for p in measured) == ["span four", "span loop", "span sixteen"]
+    assert len(client.get("/project", params={"name": "span"}).json()) == 4  # unfiltered: all of them
+    assert names(minDuration=4.5) == ["span loop", "span sixteen"]
+    assert names(maxDuration=5) == ["span four", "span loop"]
+    assert names(minDuration=4.5, maxDuration=5) == ["span loop"]
+    assert names(minDuration=4.8, maxDuration=4.8) == ["span loop"]
+
+    client.put(f"/project/{made['span sixteen']}", json=project("span sixteen", 4.0, []))  # now 2 s
+    wait_for(client, "/project?name=span&maxDuration=3", lambda rows: len(rows) == 1, timeout=60)
+    assert names(maxDuration=3) == ["span sixteen"]
+    clone = client.post(f"/project/{made['span loop']}/clone").json()["id"]
+    assert clone in [p["id"] for p in client.get("/project", params={"minDuration": 4.8, "maxDuration": 4.8}).json()]
+
+    # A project naming a sample before it is uploaded gets its duration when the sample arrives.
+    next_id = max(row["sample"]["id"] for row in client.get("/sample", params={"limit": 100}).json()) + 1
+    early = {**loop, "source": {"sampleId": next_id}}
+    client.post("/project", json=project("span early", None, [early]))
+    with (server.home / "library" / "kick-loop.wav").open("rb") as handle:
+        uploaded = client.post("/sample/audio", files={"file": ("early.wav", handle)}).json()
+    assert uploaded["sampleId"] == next_id
+    arrived = wait_for(client, "/project?name=span%20early&minDuration=0", lambda rows: len(rows) == 1, timeout=60)
+    assert [p["name"] for p in arrived] == ["span early"]
+    assert names(minDuration=4.8, maxDuration=4.8) == ["span early", "span loop", "span loop"]  # with the clone
+
+    for field, value in (("minDuration", "long"), ("maxDuration", "inf"), ("minDuration", "nan")):
+        refused = client.get("/project", params={field: value})
+        assert refused.status_code == 400, (field, value)
+        assert refused.json()["code"] == "VALIDATION_ERROR" and refused.json()["details"]["field"] == field
 
 
 def test_update_clone_delete(client):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from mixdown.analysis import click_figures, envelope_ripple_db, fit_tone, middle_half, partial_levels_db
 from mixdown.engine import PRESETS, output_length, stretch
-from mixdown.engine.stretch import detect_onsets
+from mixdown.engine.stretch import FORMANTS, detect_onsets
 from mixdown.errors import InvalidInputError
 from tests.conftest import noise, tone
 
@@ -138,6 +138,8 @@ def test_silence_stays_silent():
     ({"ratio": 0.0}, "ratio"), ({"ratio": float("nan")}, "ratio"), ({"ratio": 100.0}, "ratio"),
     ({"semitones": float("inf")}, "semitones"), ({"semitones": 60.0}, "semitones"),
     ({"quality": "best"}, "quality"), ({"ratio": "2"}, "ratio"),
+    ({"semitones": 2.0, "formants": 1.5}, "formants"), ({"semitones": 2.0, "formants": "yes"}, "formants"),
+    ({"semitones": 2.0, "formants": float("nan")}, "formants"),
 ])
 def test_bad_settings_name_their_field(kwargs, field):
     with pytest.raises(InvalidInputError) as info:
@@ -189,8 +191,38 @@ def test_formants_stay_where_they_are_when_asked(semitones):
     voice = _vowel(100.0)
     f0 = 100.0 * 2 ** (semitones / 12)
     kept = middle_half(stretch(voice, SR, semitones=semitones, formants=True)[0])
-    moved = middle_half(stretch(voice, SR, semitones=semitones)[0])
+    moved = middle_half(stretch(voice, SR, semitones=semitones, formants=False)[0])
     assert abs(_loudest_harmonic_hz(kept, f0) - 800.0) < 1.5 * f0
     assert abs(_loudest_harmonic_hz(moved, f0) - 800.0 * 2 ** (semitones / 12)) < 1.5 * f0
     peak = np.fft.rfftfreq(kept.shape[0], 1 / SR)[np.argmax(np.abs(np.fft.rfft(kept * np.hanning(kept.shape[0]))))]
     assert abs(peak / round(peak / f0) - f0) < 0.5
+
+
+def _formant_hz(signal: np.ndarray, f0: float) -> float:
+    """The centre of the harmonics' power (up to 2 kHz, where the one formant is)."""
+    spectrum = np.abs(np.fft.rfft(signal * np.hanning(signal.shape[0]))) ** 2
+    freqs = np.fft.rfftfreq(signal.shape[0], 1 / SR)
+    harmonics = f0 * np.arange(1, int(2000 / f0))
+    levels = np.array([spectrum[np.argmin(np.abs(freqs - h))] for h in harmonics])
+    return float(np.sum(harmonics * levels) / np.sum(levels))
+
+
+def test_the_default_keeps_part_of_the_envelope_in_place():
+    voice = _vowel(100.0)
+    f0 = 100.0 * 2 ** (7 / 12)
+    default = stretch(voice, SR, semitones=7)
+    assert default.tobytes() == stretch(voice, SR, semitones=7, formants=FORMANTS).tobytes()
+    kept, part, moved = (_formant_hz(middle_half(stretch(voice, SR, semitones=7, formants=amount)[0]), f0)
+                         for amount in (1.0, FORMANTS, 0.0))
+    assert kept < part < moved
+    assert abs(part - 800.0 * 2 ** (7 * (1 - FORMANTS) / 12)) < 0.5 * f0
+    assert stretch(voice, SR, 0.9, formants=1.0).tobytes() == stretch(voice, SR, 0.9, formants=0.0).tobytes()
+
+
+@pytest.mark.parametrize("semitones", [-5, 7, 12])
+@pytest.mark.parametrize("hz", [220.0, 1000.0, 3000.0])
+def test_a_lone_partial_keeps_its_level_with_formants_kept(hz, semitones):
+    """A lone partial says nothing of an envelope around it: keeping formants must not change its level."""
+    audio = tone(hz, 1.5, SR, amplitude=0.5, phase=0.3)
+    out = middle_half(stretch(audio, SR, semitones=semitones, formants=1.0)[0])
+    assert abs(20 * np.log10(np.sqrt(np.mean(out**2)) / np.sqrt(0.125))) < 0.1

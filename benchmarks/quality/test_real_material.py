@@ -31,9 +31,11 @@ if REASON is None and __import__("importlib.util").util.find_spec("visqol") is N
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 ENGINES = engines()
-#: Formant preservation is an option for pitch shifting; scored on the pitch cases only.
-ENGINES = {"mixdown high": ENGINES.pop("mixdown high"), "mixdown high formants": mixdown_engine("high", formants=True),
-           **ENGINES}
+#: How much of the envelope pitch shifting keeps (0.4 by default) is an option; its ends, 0 (moved with the
+#: pitch) and 1 (kept in place), are scored on the pitch cases only.
+ENGINES = {"mixdown high": ENGINES.pop("mixdown high"),
+           "mixdown high formants 0": mixdown_engine("high", formants=0.0),
+           "mixdown high formants 1": mixdown_engine("high", formants=1.0), **ENGINES}
 CASES = [(piece, speed, 0) for piece in rm.PIECES for speed in rm.SPEEDS]
 CASES += [(piece, 1.0, semitones) for piece in rm.PIECES if piece.pitched for semitones in rm.SEMITONES]
 #: engine -> list of per-case figures, filled as the engines run, written at the end of the module.

@@ -1,4 +1,5 @@
-"""``mixdown batch MANIFEST --out DIR [--workers N] [--scheduler tcp://HOST:PORT] [--resume] [--json]``."""
+"""``mixdown batch MANIFEST --out DIR [--workers N] [--scheduler tcp://HOST:PORT] [--resume] [--allow-root DIR]...
+[--allow-private-http] [--json]``."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                      f"{summary.failed} failed, {summary.audio_seconds / 3600:.2f} audio-h")
 
         summary = run_batch(jobs, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                            progress=report)
+                            progress=report, allow_roots=args.allow_root, allow_private_http=args.allow_private_http)
     emit(args, summary.as_dict(), _table(summary))
     if summary.interrupted:
         return 130
@@ -51,4 +52,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: one per core)")
     batch.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="submit to a Dask distributed scheduler, tcp://HOST:PORT")
     batch.add_argument("--resume", action="store_true", help="skip jobs already rendered with a matching hash")
+    batch.add_argument("--allow-root", action="append", metavar="DIR",
+                       help="confine TwistedWave job urls and stores to this folder (repeatable; --out is always "
+                            "allowed)")
+    batch.add_argument("--allow-private-http", action="store_true",
+                       help="with --allow-root: let TwistedWave urls reach loopback and private-network http hosts")
     batch.set_defaults(run=cmd_batch)

@@ -6,16 +6,21 @@ and to Dask workers alike), writes its output atomically, and reports errors as 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mixdown.api_compat.json_input import load_json
 from mixdown.api_compat.sources import SourceCache
 from mixdown.engine import MaterialCache
 from mixdown.errors import MixdownError
+
+if TYPE_CHECKING:
+    from mixdown.api_compat.twistedwave.confine import Confinement
 
 #: Per-process caches: decoded sources and stretched clips, bounded, shared by every job the worker runs.
 _SOURCES: SourceCache | None = None
@@ -86,10 +91,11 @@ def _songclip(body: dict, base: Path, target: Path) -> tuple[dict, float, Path]:
     return reply, sum(c["duration"] for c in clips), target
 
 
-def _twistedwave(body: dict, base: Path, target: Path) -> tuple[dict, float, Path]:
+def _twistedwave(body: dict, base: Path, target: Path,
+                 confinement: Confinement | None = None) -> tuple[dict, float, Path]:
     from mixdown.api_compat.twistedwave.batch import run_batch_job
 
-    return run_batch_job(body, base, target)
+    return run_batch_job(body, base, target, confinement)
 
 
 #: Each runner returns the reply, the seconds of audio it wrote, and where it wrote them.
@@ -139,13 +145,18 @@ def output_name(index: int, body: dict, base: Path = Path()) -> str:
     return body["output"] if isinstance(body.get("output"), str) else default_output(index, body, base)
 
 
-def run_job(index: int, body: dict, base: str, out_dir: str) -> dict:
-    """Run one job; the result record says what was written, its hash and timings, or the error."""
+def run_job(index: int, body: dict, base: str, out_dir: str, confinement: Confinement | None = None) -> dict:
+    """Run one job; the result record says what was written, its hash and timings, or the error.
+
+    ``confinement`` (``--allow-root``) bounds the files and hosts a TwistedWave job's urls may use."""
     started = time.perf_counter()
     target = Path(out_dir) / output_name(index, body, Path(base))
     record = {"index": index, "id": body.get("id"), "kind": body["kind"], "output": str(target)}
     try:
-        reply, audio_seconds, written = RUNNERS[body["kind"]](body, Path(base), target)
+        runner = RUNNERS[body["kind"]]
+        if body["kind"] == "twistedwave":
+            runner = functools.partial(_twistedwave, confinement=confinement)
+        reply, audio_seconds, written = runner(body, Path(base), target)
     except MixdownError as error:
         return {**record, "status": "failed", "error": {"type": type(error).__name__, "field": error.field,
                                                         "message": error.message},

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -22,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from mixdown.batch.kinds import output_digest, output_name, run_job, warm_up
+from mixdown.api_compat.twistedwave.confine import Confinement
+from mixdown.batch.executors import dask_executor, local_executor
+from mixdown.batch.kinds import output_digest, output_name, run_job
 from mixdown.batch.manifest import Job
 from mixdown.errors import InvalidInputError
 
@@ -88,17 +88,6 @@ def already_done(job: Job, record: dict | None) -> bool:
 Progress = Callable[[Summary], None]
 
 
-def _worker_start() -> None:
-    """A local worker leaves Ctrl-C to the batch process, which records what finished and cancels the rest."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warm_up()
-
-
-def _local_executor(workers: int) -> Executor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_start)
-
-
 def _open_results(path: Path, header: dict) -> TextIO:
     """``results.jsonl`` opened to append (earlier runs are history), a torn last line ended first so the
     next record is not glued to it, and this run's header written."""
@@ -114,18 +103,6 @@ def _open_results(path: Path, header: dict) -> TextIO:
     return handle
 
 
-def _dask_executor(address: str, stack: ExitStack) -> tuple[Executor, int]:
-    try:
-        from distributed import Client
-    except ImportError:
-        raise InvalidInputError("--scheduler needs Dask's distributed package (pip install distributed)",
-                                field="--scheduler") from None
-    client = stack.enter_context(Client(address))
-    client.run(warm_up)
-    workers = sum(info.get("nthreads", 1) for info in client.scheduler_info()["workers"].values())
-    return client.get_executor(), workers
-
-
 def run_batch(
     jobs: list[Job],
     out_dir: str | Path,
@@ -135,8 +112,14 @@ def run_batch(
     resume: bool = False,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    allow_roots: list[str | Path] | None = None,
+    allow_private_http: bool = False,
 ) -> Summary:
     """Run ``jobs``; returns the summary (``interrupted`` when Ctrl-C stopped it).
+
+    ``allow_roots`` confines TwistedWave jobs (see :mod:`mixdown.api_compat.twistedwave.confine`): their
+    urls and stores must lie inside these folders or ``out_dir``, their http hosts be public unless
+    ``allow_private_http``. None (the default) confines nothing: the manifest is the user's own.
 
     ``executor`` runs the jobs on an executor the caller owns (kept open afterwards), instead of a new
     local pool of ``workers`` processes or a client of the Dask ``scheduler``.
@@ -144,6 +127,7 @@ def run_batch(
     out_dir = Path(out_dir)
     if workers is not None and workers < 1:
         raise InvalidInputError(f"must be at least 1, got {workers}", field="--workers")
+    confinement = _confinement(allow_roots, allow_private_http, out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as error:
@@ -161,11 +145,11 @@ def run_batch(
             summary.workers = getattr(executor, "_max_workers", workers or 0)
             summary.executor = type(executor).__name__
         elif scheduler:
-            executor, summary.workers = _dask_executor(scheduler, stack)
+            executor, summary.workers = dask_executor(scheduler, stack)
             summary.executor = f"dask {scheduler}"
         else:
             summary.workers = workers or os.cpu_count() or 1
-            executor = stack.enter_context(_local_executor(summary.workers))
+            executor = stack.enter_context(local_executor(summary.workers))
             summary.executor = "local processes"
         results = stack.enter_context(_open_results(results_path, {
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "resume": resume, "jobs": len(jobs),
@@ -178,7 +162,8 @@ def run_batch(
             summary.wall_seconds = time.perf_counter() - started
 
         futures: dict[Future, Job] = {
-            executor.submit(run_job, job.index, job.body, str(job.base), str(out_dir)): job for job in todo
+            executor.submit(run_job, job.index, job.body, str(job.base), str(out_dir), confinement): job
+            for job in todo
         }
         recorded: set[Future] = set()
         try:
@@ -192,6 +177,14 @@ def run_batch(
             _interrupted(executor, futures, recorded, record, out_dir)
     summary.wall_seconds = time.perf_counter() - started
     return summary
+
+
+def _confinement(roots: list[str | Path] | None, allow_private_http: bool, out_dir: Path) -> Confinement | None:
+    if not roots:
+        if allow_private_http:
+            raise InvalidInputError("goes with --allow-root", field="--allow-private-http")
+        return None
+    return Confinement.of([*roots, out_dir], allow_private_http=allow_private_http)
 
 
 def _interrupted(executor: Executor, futures: dict[Future, Job], recorded: set[Future],

@@ -13,12 +13,18 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
    window covers the attack is placed as in the source, and in those frames the bins where the attack has
    the energy keep their analysis phases: the attack is reproduced as it was, at its exactly stretched
    time, with no pre-echo, while what sustains through it (a pad under a drum hit) keeps turning smoothly,
-   with no dip before the hit. Between onsets the map is linear, so every onset lands at
-   ``onset / ratio``. The signal's start and end are treated as onsets too, so a clip begins and ends
-   exactly as its source does (no click at its edges).
+   with no dip before the hit. After the attack the slope-1 zone extends up to two windows, as far as the
+   next attack leaves room: a hit or a pluck decays at a new tempo as it did in the source, so the stretch
+   goes to what sounds later (``draft`` keeps half a window). Between zones the map is linear, so every
+   onset lands at ``onset / ratio``. The signal's start and end are treated as onsets too, so a clip
+   begins and ends exactly as its source does (no click at its edges).
+4. Formants: the stretched frames are reshaped before the resampling so that part of the spectral
+   envelope stays where it was (``formants``, 0.4 of it by default; ``mixdown.engine.formants``).
 
 The presets trade window length and overlap for speed (frames/hop): ``draft`` 2048/1024 with square-root
-Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows.
+Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows. When the pitch moves,
+``standard`` and ``high`` use square-root Hann windows at half-window hops (3072/1536, 4096/2048), which
+score the same there at half the frames (``PITCH_PRESETS``).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import soxr
 
 from mixdown.engine import stretch_kernels
 from mixdown.engine.audio import as_audio, check_sample_rate
+from mixdown.engine.formants import EnvelopeKeeper
 from mixdown.errors import InvalidInputError
 
 CHUNK_FRAMES = 64
@@ -40,9 +47,8 @@ _ENVELOPE_WIDTH = 16
 _MIN_FLUX = 0.05
 #: A bin belongs to an attack when its power after the onset exceeds this many times its power before.
 _TRANSIENT_RISE = 2.0
-#: Spectral envelopes for formant preservation: cepstrum kept below this quefrency (s), gains within 40 dB.
-_FORMANT_LIFTER_SECONDS = 0.0008
-_FORMANT_LIMIT = math.log(100.0)
+#: How much of the spectral envelope a pitch shift keeps in place by default (see ``stretch``).
+FORMANTS = 0.4
 RATIO_RANGE = (1 / 16, 16.0)
 SEMITONE_RANGE = (-48.0, 48.0)
 
@@ -53,13 +59,17 @@ class Preset:
 
     ``window`` is the analysis and synthesis window: ``"hann"`` needs a hop of ``n_fft / 3`` or less
     (its square overlap-adds to a constant there), ``"sqrt-hann"`` works at ``n_fft / 2`` (half the
-    frames, with higher sidelobes). ``transients`` turns onset detection and phase reset on.
+    frames, with higher sidelobes). ``transients`` turns onset detection and phase reset on. The stretch
+    keeps an attack's decay in its own time for up to ``hold`` zone reaches (see :func:`time_map`); ``draft``
+    keeps 1: with one hop per reach, the steeper segments left between attacks brighten what comes before
+    the next one.
     """
 
     n_fft: int
     hop: int
     window: str = "hann"
     transients: bool = True
+    hold: int = 4
 
     def windows(self) -> np.ndarray:
         hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.n_fft) / self.n_fft)
@@ -67,9 +77,16 @@ class Preset:
 
 
 PRESETS = {
-    "draft": Preset(2048, 1024, window="sqrt-hann"),
+    "draft": Preset(2048, 1024, window="sqrt-hann", hold=1),
     "standard": Preset(3072, 1024),
     "high": Preset(4096, 1024),
+}
+#: Pitch shifting stretches and then resamples, which hides the higher sidelobes of square-root Hann
+#: windows: at half-window hops it scores as the Hann presets do on rendered instruments, at half the frames.
+PITCH_PRESETS = {
+    "draft": PRESETS["draft"],
+    "standard": Preset(3072, 1536, window="sqrt-hann"),
+    "high": Preset(4096, 2048, window="sqrt-hann"),
 }
 
 
@@ -96,15 +113,16 @@ def _fit(audio: np.ndarray, frames: int) -> np.ndarray:
     return out
 
 
-def _resample_by(audio: np.ndarray, factor: float, frames: int) -> np.ndarray:
+def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str = "VHQ") -> np.ndarray:
     """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``."""
-    converted = soxr.resample(np.ascontiguousarray(audio.T), factor, 1.0, quality="VHQ")
+    converted = soxr.resample(np.ascontiguousarray(audio.T), factor, 1.0, quality=quality)
     return _fit(np.ascontiguousarray(converted.T, dtype=np.float32), frames)
 
 
 def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Onset positions (frames) by log-magnitude spectral flux, each placed where the attack reaches half
-    its peak.
+    """Onset positions (frames) by log-magnitude spectral flux, each placed where the attack has risen half
+    way from the envelope's low before it to its peak (in legato lines the note before is still sounding:
+    half the peak alone would place the onset early, on the previous note's decay).
 
     Only frames wholly inside the signal are compared, so its start and end are not onsets. A flux peak
     counts when it is the largest within 50 ms and exceeds twice the local median, a tenth of the largest
@@ -139,12 +157,15 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
         if hi <= lo:
             continue
         segment = stretch_kernels.moving_peak(mono[lo : hi + _ENVELOPE_WIDTH], _ENVELOPE_WIDTH)[: hi - lo]
-        onsets.append(lo + int(np.argmax(segment >= 0.5 * segment.max())) + _ENVELOPE_WIDTH - 1)
+        top = int(np.argmax(segment))
+        low = int(np.argmin(segment[: top + 1]))
+        level = segment[low] + 0.5 * (segment[top] - segment[low])
+        onsets.append(lo + low + int(np.argmax(segment[low:] >= level)) + _ENVELOPE_WIDTH - 1)
     return np.unique(np.asarray(onsets, dtype=np.int64))
 
 
 def time_map(
-    onsets: np.ndarray, in_frames: int, out_frames: int, stretch: float, n_fft: int, hop: int
+    onsets: np.ndarray, in_frames: int, out_frames: int, stretch: float, n_fft: int, hop: int, hold: int = 1
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Anchors ``(output frame, input frame)`` of a piecewise-linear map, and the kept ``(onset, reach)``.
 
@@ -154,6 +175,11 @@ def time_map(
     an eighth of a window, so 16th notes keep their attacks). Between zones the map is linear with a slope
     within [stretch / 2, 2 stretch]; an onset that does not fit even so is stretched like the rest, and a
     signal too short for the start and end zones is mapped linearly throughout.
+
+    With ``hold`` > 1 the slope-1 zone after an onset extends up to ``hold`` times its reach, as far as the
+    next onset's full zone (or the end's) still leaves a segment with a slope in that range: a drum hit or
+    a pluck decays in a native recording at a slower or faster tempo exactly as it did in the source, so
+    its decay is reproduced as it was and the stretch goes to what sounds later, before the next attack.
     """
     edge = n_fft // 2 + hop
     if onsets.shape[0]:
@@ -161,13 +187,17 @@ def time_map(
         edge = max((edge, n_fft // 2, n_fft // 4), key=lambda e: (_zone(onsets[0], (e, e), stretch, n_fft, hop), e))
     anchors = [(-float(edge), -float(edge)), (float(edge), float(edge))]
     kept = [(0, edge)]
-    for onset in onsets:
+    end = [(float(out_frames - edge), float(in_frames - edge)), (float(out_frames + edge), float(in_frames + edge))]
+    for i, onset in enumerate(onsets):
         reach = _zone(onset, anchors[-1], stretch, n_fft, hop)
         if reach:
             out_at = onset / stretch
-            anchors.extend([(out_at - reach, float(onset - reach)), (out_at + reach, float(onset + reach))])
+            until = end[0] if i + 1 == onsets.shape[0] else (onsets[i + 1] / stretch - n_fft // 2,
+                                                              float(onsets[i + 1] - n_fft // 2))
+            after = next((a for a in range(hold * reach, reach, -max(hop // 4, 1))
+                          if _segment_ok((out_at + a, onset + a), until, stretch, hop)), reach)
+            anchors.extend([(out_at - reach, float(onset - reach)), (out_at + after, float(onset + after))])
             kept.append((int(onset), reach))
-    end = [(float(out_frames - edge), float(in_frames - edge)), (float(out_frames + edge), float(in_frames + edge))]
     while len(kept) > 1 and not _segment_ok(anchors[-1], end[0], stretch, hop):
         del anchors[-2:]
         kept.pop()
@@ -219,40 +249,31 @@ def _map(anchors: np.ndarray, out_positions: np.ndarray, stretch: float) -> np.n
     return np.floor(mapped + 0.5).astype(np.int64)
 
 
-def formant_gains(spectra: np.ndarray, factor: float, lifter: int) -> np.ndarray:
-    """Per frame and bin, the gain that gives a spectrum the spectral envelope it will lose when it is
-    later resampled ``factor`` times higher: ``envelope(k * factor) / envelope(k)``. The envelope of
-    ``spectra`` (channels, frames, bins; power summed over channels) is its cepstrum kept below
-    ``lifter`` samples of quefrency; gains are held within +-40 dB."""
-    power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
-    floor = np.maximum(power.max(axis=1, keepdims=True) * 1e-10, 1e-30)
-    log_amplitude = 0.5 * np.log(np.maximum(power, floor))
-    cepstrum = scipy.fft.irfft(log_amplitude, axis=1, workers=1)
-    cepstrum[:, lifter : cepstrum.shape[1] - lifter + 1] = 0.0
-    envelope = scipy.fft.rfft(cepstrum, axis=1, workers=1).real
-    bins = envelope.shape[1]
-    source = np.minimum(np.arange(bins) * factor, bins - 1)
-    low = np.floor(source).astype(np.int64)
-    high = np.minimum(low + 1, bins - 1)
-    frac = source - low
-    moved = envelope[:, low] * (1 - frac) + envelope[:, high] * frac
-    return np.exp(np.clip(moved - envelope, -_FORMANT_LIMIT, _FORMANT_LIMIT)).astype(np.float32)
+def _with_lagged(centres: np.ndarray, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frames to analyse for ``centres`` (increasing) and each one's lag ``hop`` earlier: ``centres`` then
+    the lagged centres not among them (in an attack's zone the map has slope 1, so a frame's lag is the
+    frame before it), and for each centre the index of its lagged frame in that list."""
+    lagged = centres - hop
+    found = np.minimum(np.searchsorted(centres, lagged), centres.shape[0] - 1)
+    shared = centres[found] == lagged
+    extra = lagged[~shared]
+    index = np.where(shared, found, centres.shape[0] + np.cumsum(~shared) - 1)
+    return np.concatenate((centres, extra)), index
 
 
 def phase_vocoder(
     audio: np.ndarray, sample_rate: int, stretch: float, out_frames: int, preset: Preset,
-    formant_factor: float = 1.0,
+    envelope: EnvelopeKeeper | None = None,
 ) -> np.ndarray:
     """Stretch ``audio`` (pitch kept) to exactly ``out_frames`` frames; ``stretch`` is input per output.
 
-    ``formant_factor`` != 1 reshapes each frame's spectral envelope so that resampling the result by that
-    factor afterwards moves the pitch but not the envelope (formants kept)."""
+    ``envelope`` reshapes each frame's spectral envelope for the resampling that follows (formants)."""
     n_fft = preset.n_fft
     hop = preset.hop
     while hop > 64 and hop * stretch > n_fft:
         hop //= 2
     onsets = detect_onsets(audio, sample_rate) if preset.transients else np.zeros(0, dtype=np.int64)
-    anchors, kept = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop)
+    anchors, kept = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop, preset.hold)
     first = -((n_fft // 2) // hop)
     last = (out_frames + n_fft // 2) // hop + 1
     out_centres = np.arange(first, last + 1, dtype=np.int64) * hop
@@ -269,27 +290,29 @@ def phase_vocoder(
         resets[np.abs(in_centres - onset) < reach] = index
     scale = hop / float(np.sum(window64**2))
     channels = audio.shape[0]
-    lifter = max(8, round(_FORMANT_LIFTER_SECONDS * sample_rate))
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
-    synth = np.empty((channels, CHUNK_FRAMES, bins), dtype=np.complex64)
+    # Flat scratch viewed per chunk: a partial chunk is C-contiguous too, so the kernels see one layout.
+    synth = np.empty(channels * CHUNK_FRAMES * bins, dtype=np.complex64)
     power = np.empty(bins, dtype=np.float32)
     peaks = np.empty(bins, dtype=np.int64)
     rotations = np.empty(bins, dtype=np.complex128)
-    frames = np.empty((channels, 2 * CHUNK_FRAMES, n_fft), dtype=np.float32)
+    frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=np.float32)
     out = np.zeros((channels, out_frames), dtype=np.float32)
     for lo in range(0, out_centres.shape[0], CHUNK_FRAMES):
         hi = min(lo + CHUNK_FRAMES, out_centres.shape[0])
         count = hi - lo
-        chunk = frames[:, : 2 * count]
-        centres = np.concatenate((in_centres[lo:hi], in_centres[lo:hi] - hop))
+        centres, lag_index = _with_lagged(in_centres[lo:hi], hop)
+        chunk = frames[: channels * centres.shape[0] * n_fft].reshape(channels, centres.shape[0], n_fft)
         stretch_kernels.gather_frames(audio, centres, window, chunk)
         spectra = scipy.fft.rfft(chunk, axis=2, workers=1)
-        synth_chunk = synth[:, :count]
+        synth_chunk = synth[: channels * count * bins].reshape(channels, count, bins)
         stretch_kernels.lock_phases(
-            spectra[:, :count], spectra[:, count:], synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
+            spectra[:, :count], spectra, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
         )
-        if formant_factor != 1.0:
-            synth_chunk *= formant_gains(spectra[:, :count], formant_factor, lifter)[np.newaxis]
+        if envelope is not None:
+            inside = in_centres[lo:hi]
+            envelope.apply(spectra[:, :count], synth_chunk,
+                           (inside >= n_fft // 2) & (inside + n_fft // 2 <= audio.shape[1]))
         synthesized = scipy.fft.irfft(synth_chunk, n=n_fft, axis=2, workers=1)
         stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, window, scale, out)
     return out
@@ -302,7 +325,7 @@ def stretch(
     semitones: float = 0.0,
     quality: str = "high",
     varispeed: bool = False,
-    formants: bool = False,
+    formants: float | bool | None = None,
 ) -> np.ndarray:
     """Change the speed and/or pitch of ``audio``.
 
@@ -314,9 +337,13 @@ def stretch(
     semitones : pitch offset, any finite value in [-48, 48]; the duration is kept.
     quality : ``"draft"``, ``"standard"`` or ``"high"`` (the default, for offline renders).
     varispeed : resample instead, so pitch follows speed as on tape (``semitones`` must then be 0).
-    formants : keep the spectral envelope (formants) where it is while the pitch moves, as a voice or an
-        instrument sounds when it really plays higher or lower; by default the envelope moves with the
-        pitch, as on tape.
+    formants : how much of the spectral envelope (the formants) stays in place when the pitch moves, in
+        [0, 1]: 0 (or False) moves it with the pitch, as on tape; 1 (or True) keeps it where it was, as a
+        voice sounds when it sings higher or lower; between, the envelope is their geometric mix. The
+        default, None, is ``FORMANTS`` (0.4), chosen by measurement on rendered
+        instruments transposed natively (``benchmarks/results/stretch_real_material.md``): multi-sampled
+        piano, strings and guitar keep much of their envelope, a single-sample voice moves it whole, and
+        0.4 scores best overall. Only pitch shifting reads it.
 
     Returns
     -------
@@ -326,7 +353,7 @@ def stretch(
     ------
     InvalidInputError
         For a ratio outside [1/16, 16], semitones outside [-48, 48], an unknown quality, non-finite audio,
-        or semitones or formants with varispeed.
+        formants outside [0, 1], or semitones or formants with varispeed.
 
     Examples
     --------
@@ -338,6 +365,7 @@ def stretch(
     audio = as_audio(audio)
     sample_rate = check_sample_rate(sample_rate)
     preset = _check(ratio, semitones, quality)
+    amount = _formant_amount(formants)
     frames = output_length(audio.shape[1], float(ratio))
     if varispeed:
         if semitones != 0:
@@ -353,6 +381,20 @@ def stretch(
     stretch_factor = float(ratio) / pitch
     if pitch == 1.0:
         return phase_vocoder(audio, sample_rate, stretch_factor, frames, preset)
+    preset = PITCH_PRESETS[quality]
+    envelope = EnvelopeKeeper(preset.n_fft, sample_rate, pitch, amount) if amount > 0 else None
     stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
-                              pitch if formants else 1.0)
-    return _resample_by(stretched, pitch, frames)
+                              envelope)
+    # soxr's HQ (20-bit, artefacts under -120 dB) is a third faster than VHQ and well under the phase
+    # vocoder's own (-90 dB THD+N on a tone).
+    return _resample_by(stretched, pitch, frames, "HQ")
+
+
+def _formant_amount(formants: float | bool | None) -> float:
+    if formants is None:
+        return FORMANTS
+    if isinstance(formants, (bool, np.bool_)):
+        return float(formants)
+    if not isinstance(formants, (int, float, np.integer, np.floating)) or not 0.0 <= formants <= 1.0:
+        raise InvalidInputError(f"expected a number in [0, 1] or a boolean, got {formants!r}", field="formants")
+    return float(formants)

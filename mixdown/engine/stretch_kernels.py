@@ -70,6 +70,7 @@ def _rotate(out: np.ndarray, row: np.ndarray, turns: np.ndarray) -> None:
 def lock_phases(
     spectra: np.ndarray,
     lagged: np.ndarray,
+    lag_index: np.ndarray,
     synth: np.ndarray,
     resets: np.ndarray,
     masks: np.ndarray,
@@ -80,8 +81,8 @@ def lock_phases(
 ) -> None:
     """Fill ``synth`` with the synthesis spectra of the analysis ``spectra`` (identity phase locking).
 
-    ``lagged[:, f]`` is the analysis of the input one synthesis hop before ``spectra[:, f]``, so a bin's
-    phase change over that pair is exactly the advance it needs in the output: a peak's synthesis phase
+    ``lagged[:, lag_index[f]]`` is the analysis of the input one synthesis hop before ``spectra[:, f]``, so a
+    bin's phase change over that pair is exactly the advance it needs in the output: a peak's synthesis phase
     is its previous synthesis phase plus that change, with no frequency estimate, no phase unwrapping
     and no trigonometry. Peaks are bins whose power (summed over channels) exceeds both neighbours on
     each side; every bin in a peak's region (up to the power minimum between neighbouring peaks) turns
@@ -121,7 +122,7 @@ def lock_phases(
                 if m > best:
                     best = m
                     loudest = c
-            xl = complex(lagged[loudest, f, k])
+            xl = complex(lagged[loudest, lag_index[f], k])
             yp = complex(prev_y[loudest, k] if f == 0 else synth[loudest, f - 1, k])
             turn = yp * xl.conjugate()
             size = turn.real * turn.real + turn.imag * turn.imag

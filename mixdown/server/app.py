@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from mixdown import __version__
 from mixdown.api_compat.twistedwave.confine import Confinement
@@ -16,6 +17,7 @@ from mixdown.server import errors, openapi
 from mixdown.server.config import MAX_JSON_BODY, ServerConfig
 from mixdown.server.library import analyse, import_folder
 from mixdown.server.limits import BodyLimit
+from mixdown.server.projects import measure_unknown
 from mixdown.server.queue import WorkQueue
 from mixdown.server.renders import Renders
 from mixdown.server.routers import songclip, twistedwave, twoshot
@@ -35,6 +37,7 @@ def _start(app: FastAPI, config: ServerConfig) -> None:
     import_folder(state)
     for row in state.all("SELECT audio_id FROM samples WHERE processing = 1"):
         analyse(app.state, row["audio_id"])
+    measure_unknown(app.state)
     resumed = app.state.renders.resume()
     if resumed:
         log.info("resumed %d render jobs a stop interrupted", len(resumed))
@@ -64,8 +67,10 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         finally:
             _stop(app)
 
-    app = FastAPI(title="mixdown", version=__version__, lifespan=lifespan,
-                  description="The TwoShot, TwistedWave and Songclip APIs, rendered locally by mixdown.")
+    # The docs pages load Swagger UI and ReDoc from files shipped with fastapi-offline, not from a CDN:
+    # mixdown runs offline.
+    app = FastAPIOffline(title="mixdown", version=__version__, lifespan=lifespan, static_url="/docs-static",
+                         description="The TwoShot, TwistedWave and Songclip APIs, rendered locally by mixdown.")
     app.state.config = config
     errors.install(app)
     openapi.install(app)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from mixdown.errors import InvalidInputError
+from mixdown.frames import DEFAULT_MAX_DURATION_S
 
 
 def _positive(text: str) -> int:
@@ -65,7 +66,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        help="largest upload, MiB (default: %(default)s)")
     serve.add_argument("--queue", type=_positive, default=1024, metavar="N",
                        help="most renders waiting or running at once; more are answered 429 (default: %(default)s)")
-    serve.add_argument("--max-duration", type=float, default=3600.0, metavar="SEC",
+    serve.add_argument("--max-duration", type=float, default=DEFAULT_MAX_DURATION_S, metavar="SEC",
                        help="refuse renders longer than this (default: %(default)g s; 0: no limit)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                        help="server log detail (default: %(default)s)")

@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mixdown.errors import InvalidInputError
+from mixdown.frames import DEFAULT_MAX_DURATION_S
 
 #: Upload and body limits (bytes): an upload streams to disk up to ``max_upload``; a JSON body is read whole.
 DEFAULT_MAX_UPLOAD = 512 * 1024 * 1024
 MAX_JSON_BODY = 16 * 1024 * 1024
 #: Renders waiting or running at once; past it a request is answered 429 instead of queued.
 DEFAULT_MAX_PENDING = 1024
-#: The longest render a request may ask for (s): a server's workers are shared, so an hour, not a day.
-DEFAULT_MAX_DURATION = 3600.0
 
 
 def default_home() -> Path:
@@ -58,7 +57,7 @@ class ServerConfig:
     allow_private_http: bool = False
     max_upload: int = DEFAULT_MAX_UPLOAD
     max_pending: int = DEFAULT_MAX_PENDING
-    max_duration: float = DEFAULT_MAX_DURATION
+    max_duration: float = DEFAULT_MAX_DURATION_S
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser().absolute())

@@ -19,6 +19,7 @@ from mixdown.api_compat.twoshot.library import AUDIO_EXTENSIONS, SampleLibrary
 from mixdown.errors import MixdownError
 from mixdown.formats import probe
 from mixdown.server.errors import ApiError
+from mixdown.server.projects import measure_naming
 from mixdown.server.state import State, now_stamp
 from mixdown.server.work import analyse_audio
 
@@ -120,8 +121,15 @@ def store_upload(state: State, spooled: Any, filename: str | None, *, name: str 
     return reply
 
 
+def record_tempo(conn: Any, audio_id: str, result: dict) -> None:
+    """Store a tempo analysis's outcome, a NULL ``bpm`` (no beat: a one-shot) included, so that it runs once."""
+    conn.execute("UPDATE audio SET bpm = ?, bpm_confidence = ?, bpm_measured = 1 WHERE id = ?",
+                 (result["bpm"], result["confidence"], audio_id))
+
+
 def analyse(app_state: Any, audio_id: str) -> None:
-    """Measure a sample's tempo in the background; the sample stops ``processing`` when it is known."""
+    """Measure a sample's tempo in the background; the sample stops ``processing`` when it is known, and the
+    projects whose duration was unknown are measured again."""
     state: State = app_state.state
     row = state.audio(audio_id)
     if row is None:
@@ -130,9 +138,9 @@ def analyse(app_state: Any, audio_id: str) -> None:
     def done(result: dict) -> None:
         with state.transaction() as conn:
             if result.get("ok"):
-                conn.execute("UPDATE audio SET bpm = ?, bpm_confidence = ? WHERE id = ?",
-                             (result["bpm"], result["confidence"], audio_id))
+                record_tempo(conn, audio_id, result)
             conn.execute("UPDATE samples SET processing = 0 WHERE audio_id = ?", (audio_id,))
         state.write_manifest()
+        measure_naming(app_state, audio_id)  # a project that named this sample before it arrived has a length now
 
     app_state.queue.submit(analyse_audio, str(state.home / row["path"]), done=done, bounded=False)

@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from typing import Any
 
-from mixdown.batch.runner import _dask_executor, _local_executor
+from mixdown.batch.executors import dask_executor, local_executor
 from mixdown.server.errors import ApiError
 
 log = logging.getLogger("mixdown.server")
@@ -28,9 +28,9 @@ class WorkQueue:
         self._stack = ExitStack()
         self.executor: Executor
         if scheduler:
-            self.executor, self.workers = _dask_executor(scheduler, self._stack)
+            self.executor, self.workers = dask_executor(scheduler, self._stack)
         else:
-            self.executor, self.workers = _local_executor(workers), workers
+            self.executor, self.workers = local_executor(workers), workers
         self.max_pending = max_pending
         # Results are recorded on a thread of their own: a done-callback runs on the executor's manager
         # thread, which also feeds the workers, and must hand off at once.
@@ -72,7 +72,7 @@ class WorkQueue:
                 if isinstance(self.executor, ProcessPoolExecutor) and getattr(self.executor, "_broken", False):
                     log.warning("a render worker died; starting a new pool of %d", self.workers)
                     self.executor.shutdown(wait=False, cancel_futures=True)
-                    self.executor = _local_executor(self.workers)
+                    self.executor = local_executor(self.workers)
             return self.executor.submit(fn, *args)
 
     def _release(self, bounded: bool) -> None:

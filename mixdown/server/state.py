@@ -26,7 +26,7 @@ from typing import Any
 from mixdown.database import write_transaction
 from mixdown.formats import atomic_path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DATABASE = "server.db"
 FOLDERS = ("library", "renders", "clips", "tmp")
 _SCHEMA = """
@@ -42,6 +42,7 @@ CREATE TABLE audio (
     size INTEGER,
     bpm REAL,
     bpm_confidence REAL,
+    bpm_measured INTEGER NOT NULL DEFAULT 0,
     created TEXT NOT NULL
 );
 CREATE TABLE samples (
@@ -61,6 +62,7 @@ CREATE TABLE projects (
     tempo REAL,
     public INTEGER NOT NULL DEFAULT 0,
     data TEXT NOT NULL,
+    duration REAL,
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 );
@@ -86,6 +88,15 @@ CREATE TABLE songclips (
     created TEXT NOT NULL
 );
 """
+#: What brings a database of each older version to the next: a home a previous mixdown wrote keeps working.
+#: Version 2: ``audio.bpm_measured`` (the tempo analysis ran, so a NULL ``bpm`` means "no beat", not "not yet";
+#: a sample no longer processing was measured) and ``projects.duration`` (seconds, for the duration filters).
+_MIGRATIONS = {
+    1: ("ALTER TABLE audio ADD COLUMN bpm_measured INTEGER NOT NULL DEFAULT 0",
+        "UPDATE audio SET bpm_measured = 1 WHERE bpm IS NOT NULL OR id IN "
+        "(SELECT audio_id FROM samples WHERE processing = 0)",
+        "ALTER TABLE projects ADD COLUMN duration REAL"),
+}
 
 
 def now_stamp() -> str:
@@ -112,8 +123,14 @@ class State:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version != SCHEMA_VERSION:
+                version = SCHEMA_VERSION
+                conn.execute(f"PRAGMA user_version = {version}")
+            while version in _MIGRATIONS:
+                for statement in _MIGRATIONS[version]:
+                    conn.execute(statement)
+                version += 1
+                conn.execute(f"PRAGMA user_version = {version}")
+            if version != SCHEMA_VERSION:
                 raise StateError(f"{self.home / DATABASE} has schema version {version}; this mixdown reads "
                                  f"version {SCHEMA_VERSION}")
 

@@ -75,6 +75,20 @@ def render_project(document: dict, library: str, output: str, progress: str,
     return {"ok": True, "reply": reply, "summary": summary}
 
 
+def measure_project(project: dict, library: str) -> dict[str, Any]:
+    """The seconds a project's default render lasts (``seconds`` None when it cannot be rendered, e.g. a
+    source is not in the library yet)."""
+    from mixdown.api_compat.twoshot.errors import TwoShotError
+    from mixdown.api_compat.twoshot.service import project_duration
+
+    try:
+        return {"ok": True, "seconds": project_duration(project, library, sources=worker_caches()[0])}
+    except TwoShotError as error:
+        return {"ok": True, "seconds": None, "reason": error.body()}
+    except Exception as error:
+        return _internal(error)
+
+
 def analyse_audio(path: str) -> dict[str, Any]:
     """The tempo of a library file (``bpm`` None when it has no measurable beat)."""
     from mixdown.engine.tempo import detect_bpm

@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from mixdown.api_compat.twistedwave.confine import Confinement
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.api_compat.twistedwave.service import TwistedWave
 from mixdown.formats.probe import probe
@@ -19,8 +20,13 @@ def _local(base: Path, url: str) -> str:
     return str(base / url)
 
 
-def run_batch_job(body: dict[str, Any], base: Path, target: Path) -> tuple[dict, float, Path]:
+def run_batch_job(body: dict[str, Any], base: Path, target: Path,
+                  confinement: Confinement | None = None) -> tuple[dict, float, Path]:
     """Run ``body["job"]`` on the store ``body["store"]`` (default: beside the outputs) to its end.
+
+    With a ``confinement`` (``mixdown batch --allow-root``), the job's urls and its store must lie inside
+    its roots, and its http hosts be public, as for ``mixdown job``: a manifest from elsewhere can read
+    and write only where it was allowed to.
 
     An output without a ``url`` is written to ``target`` (given the format's extension). Returns the
     finished job object, the seconds of audio exported and the file written (``target`` unless the job
@@ -42,7 +48,9 @@ def run_batch_job(body: dict[str, Any], base: Path, target: Path) -> tuple[dict,
                 target = target.with_suffix(Path(parse_output(output).filename).suffix)
             output["url"] = str(target)
     store = Path(_local(base, body["store"])) if "store" in body else target.parent / ".twistedwave-store"
-    service = TwistedWave(store)
+    if confinement is not None:
+        store = confinement.check_path(store, "store")
+    service = TwistedWave(store, confinement=confinement)
     try:
         reply = service.submit(job)
     finally:

@@ -249,6 +249,16 @@ def render_document(
     return {"jobId": None, "status": "completed", "estimatedCompletion": None, **details}
 
 
+def project_duration(project: object, library: str | Path | Mapping | SampleLibrary, *,
+                     sources: SourceCache | None = None) -> float:
+    """Seconds a render of ``project`` with no range asked lasts: ``playHead.start`` to ``playHead.end``, else
+    to the end of the last sounding clip (rule 9 of ``twoshot-project.md``); what TwoShot's ``GET /project``
+    filters ``minDuration``/``maxDuration`` compare. Nothing is rendered; the sources are read for their
+    lengths and tempi. Raises :class:`TwoShotError` for a project that cannot be rendered."""
+    parsed = parse_document({"project": project, "render": {}} if isinstance(project, dict) else project)
+    return _plan(parsed, _library(library, sources), False, 0).seconds
+
+
 def _plan(parsed: RenderDocument, library: SampleLibrary, varispeed: bool, max_duration: float | None) -> RenderPlan:
     try:
         return translate(parsed.project, library, parsed.request, detect_bpm=detect_source_bpm,

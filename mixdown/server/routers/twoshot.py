@@ -17,7 +17,8 @@ from mixdown.api_compat.twoshot.errors import TwoShotError, from_validation
 from mixdown.api_compat.twoshot.models import Project, RenderRequest
 from mixdown.server.auth import require_key
 from mixdown.server.bodies import json_body, json_object
-from mixdown.server.library import analyse, store_upload
+from mixdown.server.library import analyse, record_tempo, store_upload
+from mixdown.server.projects import measure
 from mixdown.server.state import State, now_stamp
 from mixdown.server.work import analyse_audio
 
@@ -101,10 +102,12 @@ async def create_project(request: Request) -> dict[str, str]:
     with _state(request).transaction() as conn:
         conn.execute(f"INSERT INTO projects ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                      list(values.values()))
+    measure(request.app.state, project_id)
     return {"id": project_id}
 
 
-@router.get("/project", summary="Get projects (filters: name, minTempo, maxTempo, public; limit max 10, offset)")
+@router.get("/project", summary="Get projects (filters: name, minTempo, maxTempo, minDuration, maxDuration, public; "
+                                "limit max 10, offset)")
 def list_projects(request: Request) -> list[dict[str, Any]]:
     query = request.query_params
     limit = _whole(query.get("limit"), "limit", MAX_PROJECT_PAGE, 1, MAX_PROJECT_PAGE)
@@ -113,10 +116,11 @@ def list_projects(request: Request) -> list[dict[str, Any]]:
     if query.get("name"):
         where.append("instr(lower(name), lower(?)) > 0")
         args.append(query["name"])
-    for field, op in (("minTempo", ">="), ("maxTempo", "<=")):
+    for field, column, op in (("minTempo", "tempo", ">="), ("maxTempo", "tempo", "<="),
+                              ("minDuration", "duration", ">="), ("maxDuration", "duration", "<=")):
         bound = _number(query.get(field), field)
         if bound is not None:
-            where.append(f"tempo {op} ?")
+            where.append(f"{column} {op} ?")
             args.append(bound)
     public = _flag(query.get("public"), "public")
     if public is not None:
@@ -143,8 +147,9 @@ async def update_project(request: Request, project_id: str) -> dict[str, Any]:
     _project_row(state, project_id)
     values = {**_columns(project, body), "updated": now_stamp()}
     with state.transaction() as conn:
-        conn.execute(f"UPDATE projects SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+        conn.execute(f"UPDATE projects SET {', '.join(f'{k} = ?' for k in values)}, duration = NULL WHERE id = ?",
                      [*values.values(), project_id])
+    measure(request.app.state, project_id)
     return _project_reply(_project_row(state, project_id))
 
 
@@ -163,9 +168,12 @@ def clone_project(request: Request, project_id: str) -> dict[str, str]:
     row = _project_row(state, project_id)
     clone_id = str(uuid.uuid4())
     with state.transaction() as conn:
-        conn.execute("INSERT INTO projects (id, name, version, tempo, public, data, created, updated) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (clone_id, row["name"], row["version"], row["tempo"],
-                                                         row["public"], row["data"], now_stamp(), now_stamp()))
+        conn.execute("INSERT INTO projects (id, name, version, tempo, public, data, duration, created, updated) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (clone_id, row["name"], row["version"], row["tempo"],
+                                                            row["public"], row["data"], row["duration"], now_stamp(),
+                                                            now_stamp()))
+    if row["duration"] is None:
+        measure(request.app.state, clone_id)
     return {"id": clone_id}
 
 
@@ -287,13 +295,12 @@ def get_audio(request: Request, audio_id: str) -> dict[str, Any]:
 async def get_bpm(request: Request, audio_id: str) -> dict[str, Any]:
     state = _state(request)
     row = await run_in_threadpool(_audio_row, state, audio_id)
-    if row["bpm"] is None:
+    if row["bpm"] is None and not row["bpm_measured"]:
         result = await request.app.state.queue.run(analyse_audio, str(state.home / row["path"]))
         if not result.get("ok"):
             raise TwoShotError("INTERNAL_ERROR", "the tempo could not be measured", field="audioId")
         with state.transaction() as conn:
-            conn.execute("UPDATE audio SET bpm = ?, bpm_confidence = ? WHERE id = ?",
-                         (result["bpm"], result["confidence"], audio_id))
+            record_tempo(conn, audio_id, result)
         return {"audioId": audio_id, "bpm": result["bpm"], "confidence": result["confidence"]}
     return {"audioId": audio_id, "bpm": row["bpm"], "confidence": row["bpm_confidence"]}
 
