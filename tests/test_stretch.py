@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from mixdown.analysis import click_figures, envelope_ripple_db, fit_tone, middle_half, partial_levels_db
 from mixdown.engine import PRESETS, output_length, stretch
-from mixdown.engine.stretch import FORMANTS, detect_onsets
+from mixdown.engine.stretch import FORMANTS, detect_onsets, time_map
 from mixdown.errors import InvalidInputError
 from tests.conftest import noise, tone
 
@@ -226,3 +226,22 @@ def test_a_lone_partial_keeps_its_level_with_formants_kept(hz, semitones):
     audio = tone(hz, 1.5, SR, amplitude=0.5, phase=0.3)
     out = middle_half(stretch(audio, SR, semitones=semitones, formants=1.0)[0])
     assert abs(20 * np.log10(np.sqrt(np.mean(out**2)) / np.sqrt(0.125))) < 0.1
+
+
+@pytest.mark.parametrize("speed", [0.5, 0.8, 1.25, 2.0])
+def test_held_decay_stays_within_its_drift_of_the_tempo(speed):
+    """After an attack the map keeps slope 1 (the decay in its own time) only while it stays within
+    ``drift`` output frames of the linear map, so a soft note there that is not an onset keeps its time."""
+    frames, drift = 480_000, 1440
+    out_frames = output_length(frames, speed)
+    inputs = np.arange(0, frames, 64, dtype=np.float64)
+
+    def worst(limit: float) -> float:
+        anchors, kept = time_map(np.array([48_000]), frames, out_frames, speed, 4096, 1024, hold=16, drift=limit)
+        assert [t for t, _ in kept[1:-1]] == [48_000]
+        between = (inputs > 48_000) & (inputs < 48_000 + 16 * 2048)  # the longest hold
+        return float(np.abs(np.interp(inputs, anchors[:, 1], anchors[:, 0]) - inputs / speed)[between].max())
+
+    # Half a window (the attack's own zone, held at any drift) is 2048 frames.
+    assert worst(drift) <= max(drift, 2048 * abs(1 - 1 / speed))
+    assert worst(np.inf) > 2 * drift

@@ -61,9 +61,11 @@ class Preset:
     (its square overlap-adds to a constant there), ``"sqrt-hann"`` works at ``n_fft / 2`` (half the
     frames, with higher sidelobes). ``transients`` turns onset detection and phase reset on. The stretch
     keeps an attack's decay in its own time for up to ``hold`` zone reaches (see :func:`time_map`): 16 for
-    a time stretch at ``standard`` and ``high`` (the decay runs on until the next attack needs the room;
-    on rendered music 16 scored above 8, 6 and 4), 4 for pitch shifting; ``draft`` keeps 1: with one hop
-    per reach, the steeper segments left between attacks brighten what comes before the next one.
+    a time stretch at ``standard`` and ``high`` (the decay runs on until the next attack needs the room or
+    ``drift`` ends it), 4 for pitch shifting; ``draft`` keeps 1: with one hop
+    per reach, the steeper segments left between attacks brighten what comes before the next one. ``drift``
+    (seconds) bounds how far off its time the hold may move a soft note that is not detected as an onset:
+    30 ms for a time stretch (a voice's legato notes land within librosa's 20 ms onset tolerance, mostly).
     """
 
     n_fft: int
@@ -71,6 +73,7 @@ class Preset:
     window: str = "hann"
     transients: bool = True
     hold: int = 4
+    drift: float = math.inf
 
     def windows(self) -> np.ndarray:
         hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.n_fft) / self.n_fft)
@@ -79,8 +82,8 @@ class Preset:
 
 PRESETS = {
     "draft": Preset(2048, 1024, window="sqrt-hann", hold=1),
-    "standard": Preset(3072, 1024, hold=16),
-    "high": Preset(4096, 1024, hold=16),
+    "standard": Preset(3072, 1024, hold=16, drift=0.03),
+    "high": Preset(4096, 1024, hold=16, drift=0.03),
 }
 #: Pitch shifting stretches and then resamples, which hides the higher sidelobes of square-root Hann
 #: windows: at half-window hops it scores as the Hann presets do on rendered instruments, at half the frames.
@@ -166,7 +169,8 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def time_map(
-    onsets: np.ndarray, in_frames: int, out_frames: int, stretch: float, n_fft: int, hop: int, hold: int = 1
+    onsets: np.ndarray, in_frames: int, out_frames: int, stretch: float, n_fft: int, hop: int, hold: int = 1,
+    drift: float = math.inf,
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Anchors ``(output frame, input frame)`` of a piecewise-linear map, and the kept ``(onset, reach)``.
 
@@ -181,6 +185,9 @@ def time_map(
     next onset's full zone (or the end's) still leaves a segment with a slope in that range: a drum hit or
     a pluck decays in a native recording at a slower or faster tempo exactly as it did in the source, so
     its decay is reproduced as it was and the stretch goes to what sounds later, before the next attack.
+    Within the hold the output runs ``|1 - 1 / stretch|`` frames per frame away from the linear map, so a
+    note that starts there too softly to be an onset lands that much off its time: the hold ends before
+    that reaches ``drift`` output frames.
     """
     edge = n_fft // 2 + hop
     if onsets.shape[0]:
@@ -195,7 +202,8 @@ def time_map(
             out_at = onset / stretch
             until = end[0] if i + 1 == onsets.shape[0] else (onsets[i + 1] / stretch - n_fft // 2,
                                                               float(onsets[i + 1] - n_fft // 2))
-            after = next((a for a in range(hold * reach, reach, -max(hop // 4, 1))
+            longest = hold * reach if stretch == 1.0 else int(min(hold * reach, drift / abs(1.0 - 1.0 / stretch)))
+            after = next((a for a in range(longest, reach, -max(hop // 4, 1))
                           if _segment_ok((out_at + a, onset + a), until, stretch, hop)), reach)
             anchors.extend([(out_at - reach, float(onset - reach)), (out_at + after, float(onset + after))])
             kept.append((int(onset), reach))
@@ -274,7 +282,8 @@ def phase_vocoder(
     while hop > 64 and hop * stretch > n_fft:
         hop //= 2
     onsets = detect_onsets(audio, sample_rate) if preset.transients else np.zeros(0, dtype=np.int64)
-    anchors, kept = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop, preset.hold)
+    anchors, kept = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop, preset.hold,
+                            preset.drift * sample_rate)
     first = -((n_fft // 2) // hop)
     last = (out_frames + n_fft // 2) // hop + 1
     out_centres = np.arange(first, last + 1, dtype=np.int64) * hop
