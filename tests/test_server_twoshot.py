@@ -225,7 +225,7 @@ def test_project_list_filters_and_pagination(client):
     assert too_many.status_code == 400 and too_many.json()["details"]["field"] == "limit"
 
 
-def test_project_list_duration_filters(client):
+def test_project_list_duration_filters(client, server):
     """``minDuration``/``maxDuration``: seconds of the project's render with no range asked (playHead, else to
     the last clip's end), measured in the background; a project naming a sample not in the library has no
     duration yet and is left out of a filtered list."""
@@ -257,6 +257,17 @@ def test_project_list_duration_filters(client):
     assert names(maxDuration=3) == ["span sixteen"]
     clone = client.post(f"/project/{made['span loop']}/clone").json()["id"]
     assert clone in [p["id"] for p in client.get("/project", params={"minDuration": 4.8, "maxDuration": 4.8}).json()]
+
+    # A project naming a sample before it is uploaded gets its duration when the sample arrives.
+    next_id = max(row["sample"]["id"] for row in client.get("/sample", params={"limit": 100}).json()) + 1
+    early = {**loop, "source": {"sampleId": next_id}}
+    client.post("/project", json=project("span early", None, [early]))
+    with (server.home / "library" / "kick-loop.wav").open("rb") as handle:
+        uploaded = client.post("/sample/audio", files={"file": ("early.wav", handle)}).json()
+    assert uploaded["sampleId"] == next_id
+    arrived = wait_for(client, "/project?name=span%20early&minDuration=0", lambda rows: len(rows) == 1, timeout=60)
+    assert [p["name"] for p in arrived] == ["span early"]
+    assert names(minDuration=4.8, maxDuration=4.8) == ["span early", "span loop", "span loop"]  # with the clone
 
     for field, value in (("minDuration", "long"), ("maxDuration", "inf"), ("minDuration", "nan")):
         refused = client.get("/project", params={field: value})

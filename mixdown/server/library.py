@@ -19,7 +19,7 @@ from mixdown.api_compat.twoshot.library import AUDIO_EXTENSIONS, SampleLibrary
 from mixdown.errors import MixdownError
 from mixdown.formats import probe
 from mixdown.server.errors import ApiError
-from mixdown.server.projects import measure_unknown
+from mixdown.server.projects import measure_naming
 from mixdown.server.state import State, now_stamp
 from mixdown.server.work import analyse_audio
 
@@ -141,6 +141,6 @@ def analyse(app_state: Any, audio_id: str) -> None:
                 record_tempo(conn, audio_id, result)
             conn.execute("UPDATE samples SET processing = 0 WHERE audio_id = ?", (audio_id,))
         state.write_manifest()
-        measure_unknown(app_state)  # a project that named this sample before it arrived has a length now
+        measure_naming(app_state, audio_id)  # a project that named this sample before it arrived has a length now
 
     app_state.queue.submit(analyse_audio, str(state.home / row["path"]), done=done, bounded=False)

@@ -42,3 +42,16 @@ def measure_unknown(app_state: Any) -> None:
     """At start: measure every project whose duration is not known (a source may have arrived since)."""
     for row in app_state.state.all("SELECT id FROM projects WHERE duration IS NULL"):
         measure(app_state, row["id"])
+
+
+def measure_naming(app_state: Any, audio_id: str) -> None:
+    """A sample arrived (or its tempo is known): measure the projects of unknown duration that name it, by
+    its ``audioId`` or its ``sampleId`` (a cheap text match on the stored JSON; measuring decides)."""
+    state: State = app_state.state
+    row = state.one("SELECT id FROM samples WHERE audio_id = ?", (audio_id,))
+    needles = [json.dumps(audio_id)]
+    if row is not None:
+        needles += [f'"sampleId": {row["id"]}', f'"sampleId": "{row["id"]}"']
+    where = " OR ".join("instr(data, ?) > 0" for _ in needles)
+    for project in state.all(f"SELECT id FROM projects WHERE duration IS NULL AND ({where})", needles):
+        measure(app_state, project["id"])

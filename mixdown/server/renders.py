@@ -35,32 +35,44 @@ def _stamp(moment: datetime) -> str:
 def check_sources(state: State, document: Any) -> None:
     """Every clip's source must be a sample of the library: 404 naming the clip's field otherwise.
 
-    Each distinct source is looked up (and its file checked) once: a project uses a few samples in
-    many clips, and the check runs on the request path of every render."""
-    found: dict[tuple[str, str], bool] = {}
+    The distinct sources are looked up in one query and each file is checked once: a project uses a few
+    samples in many clips, and the check runs on the request path of every render."""
+    clips = []
     for t, track in enumerate(document.project.tracks):
         for c, clip in enumerate(track.clips):
-            field = f"tracks[{t}].clips[{c}].source"
-            source = clip.source
+            field, source = f"tracks[{t}].clips[{c}].source", clip.source
             if source.audioId is not None:
-                key, name, where = ("audio", source.audioId), f"audio {source.audioId!r}", f"{field}.audioId"
+                clips.append((("audio", source.audioId), f"audio {source.audioId!r}", f"{field}.audioId"))
             else:
-                key = ("sample", str(source.sampleId))
-                name, where = f"sample {source.sampleId!r}", f"{field}.sampleId"
-            if key not in found:
-                found[key] = _in_library(state, *key)
-            if not found[key]:
-                raise TwoShotError("NOT_FOUND", f"{name} is not in the sample library", field=where)
+                clips.append((("sample", str(source.sampleId)), f"sample {source.sampleId!r}", f"{field}.sampleId"))
+    paths = _library_paths(state, {key for key, _, _ in clips})
+    present: dict[str, bool] = {}
+    for key, name, where in clips:
+        path = paths.get(key)
+        if path is not None and path not in present:
+            present[path] = state.inside(path) is not None
+            if not present[path]:
+                state.write_manifest()  # its file was removed: the library must stop naming it for every render
+        if path is None or not present[path]:
+            raise TwoShotError("NOT_FOUND", f"{name} is not in the sample library", field=where)
 
 
-def _in_library(state: State, kind: str, value: str) -> bool:
-    column = "samples.audio_id" if kind == "audio" else "CAST(samples.id AS TEXT)"
-    row = state.one(f"SELECT audio.path FROM samples JOIN audio ON audio.id = samples.audio_id WHERE {column} = ?",
-                    (value,))
-    if row is not None and state.inside(row["path"]) is None:
-        state.write_manifest()  # its file was removed: the library must stop naming it for every render
-        return False
-    return row is not None
+def _library_paths(state: State, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The stored path of each ``("audio", audioId)`` or ``("sample", sampleId)`` that is a sample."""
+    audio_ids = [value for kind, value in keys if kind == "audio"]
+    # A sample id matches as its decimal text does (``"007"`` names no sample): only canonical numbers can.
+    sample_ids = [int(value) for kind, value in keys if kind == "sample" and value.isdigit() and
+                  str(int(value)) == value and int(value) < 2**63]
+    if not audio_ids and not sample_ids:
+        return {}
+    rows = state.all("SELECT samples.audio_id, samples.id, audio.path FROM samples JOIN audio ON audio.id = "
+                     f"samples.audio_id WHERE samples.audio_id IN ({', '.join('?' * len(audio_ids))}) "
+                     f"OR samples.id IN ({', '.join('?' * len(sample_ids))})", [*audio_ids, *sample_ids])
+    paths: dict[tuple[str, str], str] = {}
+    for row in rows:
+        paths[("audio", row["audio_id"])] = row["path"]
+        paths[("sample", str(row["id"]))] = row["path"]
+    return paths
 
 
 class Renders:
@@ -88,12 +100,12 @@ class Renders:
         check_sources(self.state, parsed)
         job_id = f"render-{uuid.uuid4().hex}"
         record = {"id": job_id, "project_id": project_id, "status": "processing", "document": json.dumps(document),
-                  "format": fmt, "estimated": self._estimate(), "created": now_stamp()}
+                  "format": fmt, "estimated": self._estimate(), "created": now_stamp(), "attempts": 1}
         with self.state.transaction() as conn:
             conn.execute(f"INSERT INTO renders ({', '.join(record)}) VALUES ({', '.join('?' * len(record))})",
                          list(record.values()))
         try:
-            self._submit(job_id, document, fmt)
+            self._queue(job_id, document, fmt)
         except BaseException:
             with self.state.transaction() as conn:
                 conn.execute("DELETE FROM renders WHERE id = ?", (job_id,))
@@ -105,11 +117,9 @@ class Renders:
         folder = self.state.folder("renders")
         return audio_id, folder / f"{audio_id}.{fmt}", folder / f"{job_id}.progress"
 
-    def _submit(self, job_id: str, document: dict, fmt: str) -> None:
+    def _queue(self, job_id: str, document: dict, fmt: str) -> None:
         audio_id, output, progress = self._paths(job_id, fmt)
         began = time.monotonic()
-        with self.state.transaction() as conn:
-            conn.execute("UPDATE renders SET attempts = attempts + 1 WHERE id = ?", (job_id,))
         self.queue.submit(render_project, document, str(self.state.folder("library")), str(output), str(progress),
                           self.max_duration, done=lambda result: self._finish(job_id, audio_id, output, result, began))
 
@@ -146,7 +156,9 @@ class Renders:
             leftover.unlink(missing_ok=True)
         rows = self.state.all("SELECT id, document, format FROM renders WHERE status = 'processing' ORDER BY created")
         for row in rows:
-            self._submit(row["id"], json.loads(row["document"]), row["format"])
+            with self.state.transaction() as conn:
+                conn.execute("UPDATE renders SET attempts = attempts + 1 WHERE id = ?", (row["id"],))
+            self._queue(row["id"], json.loads(row["document"]), row["format"])
         return [row["id"] for row in rows]
 
     def status(self, job_id: str) -> dict[str, Any]:
