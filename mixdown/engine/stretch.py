@@ -118,7 +118,7 @@ def _fit(audio: np.ndarray, frames: int) -> np.ndarray:
 def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str = "VHQ") -> np.ndarray:
     """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``."""
     converted = soxr.resample(np.ascontiguousarray(audio.T), factor, 1.0, quality=quality)
-    return _fit(np.ascontiguousarray(converted.T, dtype=np.float32), frames)
+    return _fit(converted.T, frames)
 
 
 def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
