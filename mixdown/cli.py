@@ -118,25 +118,26 @@ _STRETCH_COST = 6.0
 
 def cmd_stretch(args: argparse.Namespace) -> int:
     from mixdown.engine import stretch
-    from mixdown.engine.stretch import FORMANTS
+    from mixdown.engine.stretch import FORMANTS, RATIO_RANGE
     from mixdown.files import read_whole
     from mixdown.formats import write
 
     ratio = _stretch_ratio(args)
-    # One bar over the job, each step's share its time per input frame (a WAV decodes or encodes in about a
-    # sixth of the time the phase vocoder takes; the output has 1 / ratio frames).
-    steps = (1.0, _STRETCH_COST / ratio, 1.0 / ratio)
-    ends = [sum(steps[: i + 1]) / sum(steps) for i in range(len(steps))]
+    # One bar over the job, each step weighed by its time per input frame; the output has 1 / ratio frames (a
+    # ratio out of range, which the stretch refuses, is weighed as the nearest allowed one).
+    speed = min(max(ratio, RATIO_RANGE[0]), RATIO_RANGE[1])
+    whole = 1.0 + (_STRETCH_COST + 1.0) / speed
+    decoded, stretched = 1.0 / whole, (1.0 + _STRETCH_COST / speed) / whole
     with progress_for(args, "stretch") as progress:
         progress.stage("decoding")
         check_output(args.output)
-        audio, rate = read_whole(args.input, "stretching", progress=progress.share(0.0, ends[0]))
+        audio, rate = read_whole(args.input, "stretching", progress=progress.share(0.0, decoded))
         progress.stage("stretching")
         out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed,
-                      formants=args.formants, progress=progress.share(ends[0], ends[1]))
+                      formants=args.formants, progress=progress.share(decoded, stretched))
         progress.stage("encoding")
         write(args.output, out, rate, subtype=args.subtype,
-              container=output_container(args.output, args.format, "WAV"), progress=progress.share(ends[1], 1.0))
+              container=output_container(args.output, args.format, "WAV"), progress=progress.share(stretched, 1.0))
     reply = {
         "path": str(args.input),
         "output": str(args.output),
