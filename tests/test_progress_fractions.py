@@ -110,3 +110,18 @@ def test_json_and_quiet_show_no_progress(tmp_path, loop, monkeypatch, command, q
     terminal = _on_a_terminal(monkeypatch)
     assert cli.main([*_command(command, tmp_path), quiet]) == 0
     assert terminal.getvalue() == ""
+
+
+def test_stretch_weighs_its_steps_by_what_they_decode_compute_and_encode():
+    import argparse
+
+    def shares(ratio: float = 1.5, **given: object) -> tuple[float, float]:
+        args = {"input": "in.wav", "output": "out.wav", "format": None, "varispeed": False, "semitones": 0.0}
+        return cli._stretch_shares(argparse.Namespace(**{**args, **given}), ratio)
+
+    decoded, stretched = shares()
+    assert 0 < decoded < stretched < 1
+    assert shares(input="in.flac")[0] > decoded
+    assert shares(output="out.ogg")[1] < stretched and shares(format="OGG")[1] < stretched
+    assert shares(semitones=3.0)[1] > stretched and shares(varispeed=True)[1] < stretched
+    assert shares(ratio=0.0) == shares(ratio=1 / 16)
