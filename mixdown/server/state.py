@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -169,10 +170,12 @@ class State:
 
     def inside(self, relative: str) -> Path | None:
         """The file a stored relative path names, if it still exists and lies inside the home."""
-        path = (self.home / relative).resolve()
-        if not path.is_relative_to(self.home) or not path.is_file():
+        # On strings, not Paths: a render request checks each of its sources here, and pathlib's parsing
+        # cost more than the system calls.
+        path = os.path.realpath(os.path.join(self.home, relative))
+        if not path.startswith(os.path.join(self.home, "")) or not os.path.isfile(path):
             return None
-        return path
+        return Path(path)
 
     # --- audio ----------------------------------------------------------------------------------------
 
