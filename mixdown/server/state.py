@@ -117,6 +117,10 @@ class State:
             (self.home / name).mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self.manifest_lock = threading.Lock()
+        # The server is the database's one writer: its threads (and its event loop, which records a small
+        # render request itself) take turns here, where a wait costs nothing, instead of in SQLite's busy
+        # handler, which sleeps 1, 2, 5, 10... ms between tries.
+        self._write_lock = threading.RLock()
         with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
@@ -149,7 +153,7 @@ class State:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with write_transaction(self.connection()) as conn:
+        with self._write_lock, write_transaction(self.connection()) as conn:
             yield conn
 
     def one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
