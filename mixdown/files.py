@@ -34,9 +34,12 @@ from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile, frames_of
 MAX_IN_MEMORY_SAMPLES = 2**27
 
 
-def read_whole(path: str | os.PathLike[str], purpose: str, max_samples: int | None = None) -> tuple[np.ndarray, int]:
+def read_whole(path: str | os.PathLike[str], purpose: str, max_samples: int | None = None, *,
+               progress: Progress | None = None) -> tuple[np.ndarray, int]:
     """:func:`mixdown.read` for an operation that needs the whole signal, refused before decoding when the
     file holds more than ``max_samples`` samples (frames x channels; default :data:`MAX_IN_MEMORY_SAMPLES`).
+    ``progress``, when given and the header states the length, is told the frames decoded and their total
+    as the file is read in blocks (the samples are the same).
 
     Raises
     ------
@@ -65,7 +68,24 @@ def read_whole(path: str | os.PathLike[str], purpose: str, max_samples: int | No
             raise InvalidInputError(
                 f"{purpose} holds the whole signal in memory: {reader.path!r} has {reader.frames} frames x "
                 f"{reader.channels} channels, over the limit of {max_samples} samples", field="path")
-        return reader.read(), reader.sample_rate
+        total = _known_frames(reader)
+        if progress is None or total is None:
+            return reader.read(), reader.sample_rate
+        return _read_reporting(reader, total, progress), reader.sample_rate
+
+
+def _read_reporting(reader: AudioFile, total: int, progress: Progress) -> np.ndarray:
+    """The rest of ``reader`` (whose header states ``total`` frames) into one array, block by block."""
+    audio = np.empty((reader.channels, total), dtype=np.float32)
+    done = 0
+    for block in reader.blocks():
+        if done + block.shape[1] > total:
+            # The header understated the length: keep what it did not count too.
+            return np.concatenate((audio[:, :done], block, reader.read()), axis=1)
+        audio[:, done : done + block.shape[1]] = block
+        done += block.shape[1]
+        progress(done, total)
+    return audio if done == total else np.ascontiguousarray(audio[:, :done])
 
 #: Called with the frames done so far and the total (None when unknown).
 Progress = Callable[[int, int | None], None]

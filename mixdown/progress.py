@@ -2,7 +2,8 @@
 
 It appears only when stderr is a terminal, never with ``--json`` or ``-q``, and only once the work has run
 for a second, so quick commands and pipes see nothing. Work with a known size (frames rendered, jobs
-done) shows a bar with a rate and an ETA; work without one shows what it is doing and the time spent.
+done) shows a bar with a rate and an ETA; work without one shows what it is doing and the time spent. A job
+of several steps (decode, process, encode) shows one bar over all of them, each step a share of it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TextIO
 
@@ -23,6 +25,10 @@ TICK_S = 0.5
 
 _BAR = "{desc}: {percentage:3.0f}%|{bar:28}| {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}{postfix}]"
 _STAGE = "{desc} [{elapsed}{postfix}]"
+#: The bar of a job counted in shares of its steps: the counts would be in no unit a user knows.
+_SHARES = "{desc}: {percentage:3.0f}%|{bar:28}| [{elapsed}<{remaining}{postfix}]"
+#: Resolution of a bar counted in shares.
+SHARES = 1000
 
 
 def wanted(args: argparse.Namespace, stream: TextIO | None = None) -> bool:
@@ -48,6 +54,7 @@ class Progress:
         self._started = time.monotonic()
         self._bar = tqdm(total=None, desc=label, unit=unit, disable=not enabled, file=stream or sys.stderr,
                          delay=delay, bar_format=_STAGE, leave=False, dynamic_ncols=True, unit_scale=bool(unit))
+        self._sized_format = _BAR
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         if enabled:
@@ -73,12 +80,24 @@ class Progress:
         sized = total is not None and total != self._bar.total
         if sized:
             self._bar.total = total
-            self._bar.bar_format = _BAR
+            self._bar.bar_format = self._sized_format
         if note is not None:
             self._bar.set_postfix_str(note, refresh=False)
         self._bar.update(done - self._bar.n)
         if sized:
             self._redraw()
+
+    def share(self, start: float, stop: float) -> Callable[[int, int | None], None]:
+        """A ``(done, total)`` callback for one step of a job shown as one bar, the step covering the
+        fraction ``[start, stop]`` of it (weigh steps by their expected time). A step of unknown total
+        holds the bar at ``start``."""
+        self._sized_format = _SHARES
+
+        def report(done: int, total: int | None) -> None:
+            fraction = min(done / total, 1.0) if total else 0.0
+            self(round(SHARES * (start + (stop - start) * fraction)), SHARES)
+
+        return report
 
     def stage(self, what: str) -> None:
         """Say what the command is doing now (``decoding``, ``encoding``), for work of unknown size."""
@@ -103,4 +122,4 @@ class Progress:
 
 def progress_for(args: argparse.Namespace, label: str, *, unit: str = "") -> Progress:
     """The progress line of the command ``args`` describes (shown only when :func:`wanted`)."""
-    return Progress(label, enabled=wanted(args), unit=unit)
+    return Progress(label, enabled=wanted(args), unit=unit, delay=DELAY_S)

@@ -169,19 +169,33 @@ def unknown_fields(value: Any, location: tuple[str | int, ...] = ()) -> list[tup
     adapter to spell in its platform's field-path style.
     """
     found: list[tuple[str | int, ...]] = []
+    _collect_unknown(value, location, found)
+    return found
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _collect_unknown(value: Any, location: tuple[str | int, ...], found: list[tuple[str | int, ...]]) -> None:
+    """:func:`unknown_fields` into ``found``; scalars (most of a body) are passed over without a call."""
     if isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            found += unknown_fields(getattr(value, name), (*location, name))
-        extra = value.model_extra or {}
-        if isinstance(value, PlatformModel) and not value.open:
+            item = getattr(value, name)
+            if not isinstance(item, _SCALARS):
+                _collect_unknown(item, (*location, name), found)
+        extra = value.model_extra
+        if extra and isinstance(value, PlatformModel) and not value.open:
             found += [(*location, name) for name in extra if name not in value.documented]
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            found += unknown_fields(item, (*location, index))
+        return
+    if isinstance(value, (list, tuple)):
+        items: Any = enumerate(value)
     elif isinstance(value, dict):
-        for key, item in value.items():
-            found += unknown_fields(item, (*location, key))
-    return found
+        items = value.items()
+    else:
+        return
+    for key, item in items:
+        if not isinstance(item, _SCALARS):
+            _collect_unknown(item, (*location, key), found)
 
 
 def unknown_field_warnings(paths: list[str]) -> list[dict[str, str]]:

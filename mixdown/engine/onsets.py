@@ -15,7 +15,7 @@ frame's power spectrum is summed into mel bands. Two envelopes come from the ban
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -62,8 +62,9 @@ def _mel_filters(rate: int, n_fft: int, n_mels: int) -> tuple[np.ndarray, np.nda
     return np.ascontiguousarray(weights.T.astype(np.float32)), edges[1:-1]
 
 
-def _mel_power(padded: np.ndarray, frames: int) -> np.ndarray:
-    """``out[f]``: mel band power of the frame of ``padded`` starting at ``f * HOP``, spectra taken in blocks."""
+def _mel_power(padded: np.ndarray, frames: int, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """``out[f]``: mel band power of the frame of ``padded`` starting at ``f * HOP``, spectra taken in blocks;
+    ``progress`` is told the frames done and their total after each block."""
     window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
     filters, _ = _mel_filters(ANALYSIS_RATE, N_FFT, N_MELS)
     view = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
@@ -74,6 +75,8 @@ def _mel_power(padded: np.ndarray, frames: int) -> np.ndarray:
         spectrum = scipy.fft.rfft(view[start:stop] * window, axis=1).view(np.float32)
         np.square(spectrum, out=spectrum)
         np.matmul(spectrum[:, 0::2] + spectrum[:, 1::2], filters, out=out[start:stop])
+        if progress is not None:
+            progress(stop, frames)
     return out
 
 
@@ -108,18 +111,22 @@ class Envelopes:
         return np.interp(positions, np.arange(n + 1), np.append(self.looped, self.looped[0]))
 
 
-def onset_envelopes(mono: np.ndarray, sample_rate: int) -> Envelopes:
+def onset_envelopes(mono: np.ndarray, sample_rate: int, progress: Callable[[int, int], None] | None = None
+                    ) -> Envelopes:
     """The envelopes of ``mono``, aligned so that an onset at ``t`` seconds peaks near frame ``t * FPS``.
 
-    Frames are centred and the audio is followed by silence.
+    Frames are centred and the audio is followed by silence. ``progress`` is called with the spectral
+    frames analysed so far and their total (the analysis is most of the time on a long signal).
     """
-    return onset_envelopes_ending(mono, sample_rate, (mono.shape[-1],))[0]
+    return onset_envelopes_ending(mono, sample_rate, (mono.shape[-1],), progress)[0]
 
 
-def onset_envelopes_ending(mono: np.ndarray, sample_rate: int, ends: Sequence[int]) -> list[Envelopes]:
+def onset_envelopes_ending(mono: np.ndarray, sample_rate: int, ends: Sequence[int],
+                           progress: Callable[[int, int], None] | None = None) -> list[Envelopes]:
     """The envelopes of ``mono[:end]`` for each of ``ends`` (samples), from one spectral analysis of ``mono``.
 
     Each looped envelope re-analyses only the few frames that see the audio's start after its end.
+    ``progress`` is as for :func:`onset_envelopes`.
     """
     y = np.asarray(mono, dtype=np.float32)
     if sample_rate != ANALYSIS_RATE:
@@ -129,7 +136,7 @@ def onset_envelopes_ending(mono: np.ndarray, sample_rate: int, ends: Sequence[in
     lead = N_FFT // 2 + (SHIFT + 1) * HOP
     padded = np.zeros(lead + y.shape[0] + N_FFT // 2, dtype=np.float32)
     padded[lead : lead + y.shape[0]] = y
-    power = _mel_power(padded, frames + 1)
+    power = _mel_power(padded, frames + 1, progress)
     log_mel = _to_db(power.copy())
     # A band's steady level (a noise floor, a held note) is no onset: only rises above it count.
     floor = np.maximum(float(log_mel.max()) - DYNAMIC_RANGE_DB, np.median(log_mel, axis=0) + STEADY_DB)

@@ -30,6 +30,7 @@ score the same there at half the frames (``PITCH_PRESETS``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,7 +121,7 @@ def _fit(audio: np.ndarray, frames: int) -> np.ndarray:
 def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str = "VHQ") -> np.ndarray:
     """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``."""
     converted = soxr.resample(np.ascontiguousarray(audio.T), factor, 1.0, quality=quality)
-    return _fit(np.ascontiguousarray(converted.T, dtype=np.float32), frames)
+    return _fit(converted.T, frames)
 
 
 def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -272,11 +273,12 @@ def _with_lagged(centres: np.ndarray, hop: int) -> tuple[np.ndarray, np.ndarray]
 
 def phase_vocoder(
     audio: np.ndarray, sample_rate: int, stretch: float, out_frames: int, preset: Preset,
-    envelope: EnvelopeKeeper | None = None,
+    envelope: EnvelopeKeeper | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Stretch ``audio`` (pitch kept) to exactly ``out_frames`` frames; ``stretch`` is input per output.
 
-    ``envelope`` reshapes each frame's spectral envelope for the resampling that follows (formants)."""
+    ``envelope`` reshapes each frame's spectral envelope for the resampling that follows (formants).
+    ``progress`` is called after each chunk with the synthesis frames done and their total."""
     n_fft = preset.n_fft
     hop = preset.hop
     while hop > 64 and hop * stretch > n_fft:
@@ -325,6 +327,8 @@ def phase_vocoder(
                            (inside >= n_fft // 2) & (inside + n_fft // 2 <= audio.shape[1]))
         synthesized = scipy.fft.irfft(synth_chunk, n=n_fft, axis=2, workers=1)
         stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, window, scale, out)
+        if progress is not None:
+            progress(hi, out_centres.shape[0])
     return out
 
 
@@ -336,6 +340,7 @@ def stretch(
     quality: str = "high",
     varispeed: bool = False,
     formants: float | bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Change the speed and/or pitch of ``audio``.
 
@@ -354,6 +359,8 @@ def stretch(
         instruments transposed natively (``benchmarks/results/stretch_real_material.md``): multi-sampled
         piano, strings and guitar keep much of their envelope, a single-sample voice moves it whole, and
         0.4 scores best overall. Only pitch shifting reads it.
+    progress : called with the phase vocoder's frames done and their total after each chunk of them (not
+        called for varispeed or an unchanged copy, which take no time worth reporting).
 
     Returns
     -------
@@ -390,11 +397,11 @@ def stretch(
     pitch = 2.0 ** (semitones / 12.0)
     stretch_factor = float(ratio) / pitch
     if pitch == 1.0:
-        return phase_vocoder(audio, sample_rate, stretch_factor, frames, preset)
+        return phase_vocoder(audio, sample_rate, stretch_factor, frames, preset, progress=progress)
     preset = PITCH_PRESETS[quality]
     envelope = EnvelopeKeeper(preset.n_fft, sample_rate, pitch, amount) if amount > 0 else None
     stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
-                              envelope)
+                              envelope, progress)
     # soxr's HQ (20-bit, artefacts under -120 dB) is a third faster than VHQ and well under the phase
     # vocoder's own (-90 dB THD+N on a tone).
     return _resample_by(stretched, pitch, frames, "HQ")

@@ -41,6 +41,7 @@ own speed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -595,7 +596,7 @@ def _no_tempo(evidence: TempoEvidence) -> TempoEstimate:
 
 
 def detect_bpm(audio: np.ndarray, sample_rate: int, *, is_loop: bool | None = None, low: float = 70.0,
-               high: float = 180.0) -> TempoEstimate:
+               high: float = 180.0, progress: Callable[[int, int], None] | None = None) -> TempoEstimate:
     """Detect the tempo of ``audio`` (float32 ``(channels, frames)``, or mono 1-D) in ``[low, high]`` BPM.
 
     ``is_loop``: ``None`` takes the bar-length hypothesis when a bar count of 1, 2, 4, 8 or 16 gives a tempo
@@ -604,7 +605,8 @@ def detect_bpm(audio: np.ndarray, sample_rate: int, *, is_loop: bool | None = No
     its octaves is. Silence, audio shorter than a beat at ``high``, a one-shot, a held sound or noise answer
     ``bpm = None`` (see the module).
 
-    Deterministic: the same samples give the same estimate.
+    Deterministic: the same samples give the same estimate. ``progress``, when given, is called with the
+    onset analysis's frames done and their total as it goes (most of the time on a long file).
 
     Raises
     ------
@@ -627,9 +629,10 @@ def detect_bpm(audio: np.ndarray, sample_rate: int, *, is_loop: bool | None = No
     sound = mono[start:end]
     whole = None
     if end < mono.shape[0]:
-        envelopes, whole = onset_envelopes_ending(mono[start:], rate, (end - start, mono.shape[0] - start))
+        envelopes, whole = onset_envelopes_ending(mono[start:], rate, (end - start, mono.shape[0] - start),
+                                                  progress)
     else:
-        envelopes = onset_envelopes(sound, rate)
+        envelopes = onset_envelopes(sound, rate, progress)
     onsets = count_onsets(envelopes.looped, cut=_ends_sounding(sound, rate))
     evidence = TempoEvidence(start / rate, end / rate, onsets)
     if onsets < MIN_ONSETS:

@@ -8,7 +8,7 @@ are atomic and never wrap: float samples are clipped to [-1, 1] before an intege
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -152,8 +152,21 @@ def write(
     *,
     subtype: str | None = None,
     container: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Write ``audio`` to ``path`` atomically (see :func:`write_blocks`)."""
+    """Write ``audio`` to ``path`` atomically (see :func:`write_blocks`); ``progress``, when given, is told
+    the frames encoded and their total as it goes (the bytes are the same)."""
     audio = as_audio(audio)
-    write_blocks(path, [audio], sample_rate, audio.shape[0], subtype=subtype, container=container,
+    blocks: Iterable[np.ndarray] = [audio]
+    if progress is not None:
+        blocks = _reporting(audio, progress)
+    write_blocks(path, blocks, sample_rate, audio.shape[0], subtype=subtype, container=container,
                  frames=audio.shape[1])
+
+
+def _reporting(audio: np.ndarray, progress: Callable[[int, int], None]) -> Iterator[np.ndarray]:
+    """``audio`` in the blocks :func:`write_blocks` writes anyway, telling ``progress`` after each."""
+    total = audio.shape[1]
+    for first in range(0, total, WRITE_FRAMES):
+        yield audio[:, first : first + WRITE_FRAMES]
+        progress(min(first + WRITE_FRAMES, total), total)

@@ -29,19 +29,15 @@ def _integer(text: str) -> int:
 def depth(value: Any) -> int:
     """How deeply ``value`` nests (iterative: a hostile body cannot exhaust the stack)."""
     deepest = 0
-    stack = [(value, 1)]
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
     while stack:
         item, level = stack.pop()
-        if isinstance(item, dict):
-            items = item.values()
-        elif isinstance(item, list):
-            items = item
-        else:
-            continue
         deepest = max(deepest, level)
         if deepest > MAX_DEPTH:
             return deepest
-        stack.extend((child, level + 1) for child in items)
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, (dict, list)):  # only containers are walked: most of a body is numbers
+                stack.append((child, level + 1))
     return deepest
 
 

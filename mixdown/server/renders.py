@@ -40,21 +40,23 @@ def check_sources(state: State, document: Any) -> None:
     clips = []
     for t, track in enumerate(document.project.tracks):
         for c, clip in enumerate(track.clips):
-            field, source = f"tracks[{t}].clips[{c}].source", clip.source
-            if source.audioId is not None:
-                clips.append((("audio", source.audioId), f"audio {source.audioId!r}", f"{field}.audioId"))
-            else:
-                clips.append((("sample", str(source.sampleId)), f"sample {source.sampleId!r}", f"{field}.sampleId"))
+            source = clip.source
+            key = ("audio", source.audioId) if source.audioId is not None else ("sample", str(source.sampleId))
+            clips.append((key, t, c))
     paths = _library_paths(state, {key for key, _, _ in clips})
     present: dict[str, bool] = {}
-    for key, name, where in clips:
+    for key, t, c in clips:
         path = paths.get(key)
         if path is not None and path not in present:
             present[path] = state.inside(path) is not None
             if not present[path]:
                 state.write_manifest()  # its file was removed: the library must stop naming it for every render
         if path is None or not present[path]:
-            raise TwoShotError("NOT_FOUND", f"{name} is not in the sample library", field=where)
+            kind, value = key
+            field = f"tracks[{t}].clips[{c}].source.{'audioId' if kind == 'audio' else 'sampleId'}"
+            name = f"audio {value!r}" if kind == "audio" else \
+                f"sample {document.project.tracks[t].clips[c].source.sampleId!r}"
+            raise TwoShotError("NOT_FOUND", f"{name} is not in the sample library", field=field)
 
 
 def _library_paths(state: State, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
