@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.fft
@@ -66,7 +66,9 @@ class Preset:
     ``drift`` ends it), 4 for pitch shifting; ``draft`` keeps 1: with one hop
     per reach, the steeper segments left between attacks brighten what comes before the next one. ``drift``
     (seconds) bounds how far off its time the hold may move a soft note that is not detected as an onset:
-    30 ms for a time stretch (a voice's legato notes land within librosa's 20 ms onset tolerance, mostly).
+    30 ms for a time stretch (a voice's legato notes land within librosa's 20 ms onset tolerance, mostly),
+    and 30 ms of the resampled output for pitch shifting (at -5 or +7 semitones four reaches would move
+    it up to 57 ms).
     """
 
     n_fft: int
@@ -90,8 +92,8 @@ PRESETS = {
 #: windows: at half-window hops it scores as the Hann presets do on rendered instruments, at half the frames.
 PITCH_PRESETS = {
     "draft": PRESETS["draft"],
-    "standard": Preset(3072, 1536, window="sqrt-hann"),
-    "high": Preset(4096, 2048, window="sqrt-hann"),
+    "standard": Preset(3072, 1536, window="sqrt-hann", drift=0.03),
+    "high": Preset(4096, 2048, window="sqrt-hann", drift=0.03),
 }
 
 
@@ -398,7 +400,9 @@ def stretch(
     stretch_factor = float(ratio) / pitch
     if pitch == 1.0:
         return phase_vocoder(audio, sample_rate, stretch_factor, frames, preset, progress=progress)
-    preset = PITCH_PRESETS[quality]
+    # The stretch's output is resampled by 1 / pitch: its drift, in the stretch's frames, is pitch times
+    # the drift allowed in the result.
+    preset = replace(PITCH_PRESETS[quality], drift=PITCH_PRESETS[quality].drift * pitch)
     envelope = EnvelopeKeeper(preset.n_fft, sample_rate, pitch, amount) if amount > 0 else None
     stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
                               envelope, progress)
