@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import time
 
 import pytest
 
-from mixdown.api_compat.twistedwave import TwistedWave
+from mixdown.api_compat.twistedwave import TwistedWave, confine
 from mixdown.api_compat.twistedwave.confine import OUTSIDE, Confinement
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
-from mixdown.api_compat.twistedwave.transfer import TransferError, fetch, locate
+from mixdown.api_compat.twistedwave.transfer import TransferError, fetch, locate, post_file
 from mixdown.cli import main
 from tests.test_twistedwave_transfer import Server, ok, source_audio, write_source
 
@@ -93,13 +95,60 @@ def test_private_http_is_allowed_when_asked(tmp_path):
         server.close()
 
 
-def test_a_redirect_to_a_refused_target_is_not_followed(tmp_path):
+def _loopback_counts_as_public(monkeypatch) -> None:
+    """The test server listens on 127.0.0.1: let the confinement take that one address for a public one."""
+    real = confine._public
+    monkeypatch.setattr(confine, "_public", lambda address: address == "127.0.0.1" or real(address))
+
+
+def test_a_redirect_to_a_refused_target_is_not_followed(tmp_path, monkeypatch):
+    _loopback_counts_as_public(monkeypatch)
     server = Server()
     try:
         server.routes["/moved"] = lambda _r: (302, {"Location": "http://10.20.30.40/secret"}, b"")
         with pytest.raises(TransferError, match="redirected to a refused target"):
             fetch(server.url("/moved"), tmp_path, "job", confinement=Confinement.of([tmp_path]))
         assert os.listdir(tmp_path) == []
+    finally:
+        server.close()
+
+
+def _rebinding(monkeypatch, port: int) -> list[str]:
+    """``rebind.example`` resolves to a public address once, then to the loopback test server (DNS rebinding).
+    Returns the list of names looked up."""
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, *args, **kwargs)
+        lookups.append(host)
+        address = "93.184.216.34" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return lookups
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_name_rebound_to_a_private_address_after_the_check_is_not_reached(tmp_path, monkeypatch, scheme):
+    server = Server()
+    try:
+        server.routes["/take.wav"] = ok(write_source(tmp_path / "take.wav", source_audio()).read_bytes())
+        server.routes["/upload"] = ok()
+        port = server.httpd.server_address[1]
+        lookups = _rebinding(monkeypatch, port)
+        confinement = Confinement.of([tmp_path])
+        url = f"{scheme}://rebind.example:{port}/take.wav"
+        assert locate(url, "document.url", confinement).kind == "http"
+        with pytest.raises(TransferError, match="loopback or private-network"):
+            fetch(url, tmp_path, "job", confinement=confinement)
+        started = time.monotonic()
+        with pytest.raises(TransferError, match="loopback or private-network"):
+            post_file(f"{scheme}://rebind.example:{port}/upload", tmp_path / "take.wav", "take.wav",
+                      confinement=confinement, attempts=3)
+        assert time.monotonic() - started < 0.5, "a refused address is final, not tried again"
+        assert len(lookups) == 3 and server.hits("/take.wav") == [] and server.hits("/upload") == []
     finally:
         server.close()
 

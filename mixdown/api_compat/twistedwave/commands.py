@@ -26,7 +26,6 @@ from mixdown.errors import MixdownError
 from mixdown.progress import progress_for
 
 if TYPE_CHECKING:
-    from mixdown.api_compat.twistedwave.notify import Callback
     from mixdown.api_compat.twistedwave.service import TwistedWave
 
 
@@ -67,15 +66,13 @@ def _print(args: argparse.Namespace, reply: dict[str, Any]) -> None:
     emit(args, reply, _plain(reply), reply.get("warnings", ()))
 
 
-def _service(args: argparse.Namespace, on_notification: Callback | None = None, *,
-             create: bool = False) -> TwistedWave:
+def _service(args: argparse.Namespace, *, create: bool = False) -> TwistedWave:
     """The service on ``--store``; only a command that makes a job (``create``) may make the store."""
     from mixdown.api_compat.twistedwave.service import TwistedWave
 
     webhook = getattr(args, "webhook", None) or os.environ.get("MIXDOWN_TWISTEDWAVE_WEBHOOK") or None
     store = args.store or default_store()
-    service = TwistedWave(store, webhook=webhook, on_notification=on_notification,
-                          confinement=_confinement(args, store), create_store=create)
+    service = TwistedWave(store, webhook=webhook, confinement=_confinement(args, store), create_store=create)
     service.notifier.background = False  # this process exits after its reply: see _run_with_progress
     return service
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mixdown.api_compat.twistedwave.confine import Confinement
+from mixdown.api_compat.twistedwave.confine import Confinement, PrivateAddressError
 from mixdown.api_compat.twistedwave.errors import TwistedWaveError
 from mixdown.errors import MixdownError, OutputError
 from mixdown.formats import atomic_path
@@ -215,4 +215,5 @@ def _post_once(url: str, path: Path, filename: str, note: str | None, timeout: f
         raise failure(f"POST to {url} answered HTTP {error.code} {error.reason}", field="url") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", None) or error
-        raise _RetryableError(f"cannot POST to {url}: {reason}", field="url") from None
+        failure = TransferError if isinstance(reason, PrivateAddressError) else _RetryableError
+        raise failure(f"cannot POST to {url}: {reason}", field="url") from None
