@@ -150,6 +150,36 @@ def test_manifest_folder_and_errors(workspace, tmp_path, capsys):
     assert main(["batch", str(bad), "--out", str(tmp_path / "o")]) == 2
 
 
+def test_allow_root_confines_the_files_of_every_kind(tmp_path):
+    """``--allow-root``: a TwoShot job's ``project_file`` and ``library`` and a Songclip job's ``song`` must lie
+    inside the allowed folders (links followed), each refused job failing alone with the field named."""
+    jobs_dir, elsewhere = tmp_path / "jobs", tmp_path / "elsewhere"
+    for folder in (jobs_dir, elsewhere):
+        folder.mkdir()
+        write_library(folder / "library")
+        write(folder / "song.wav", tone(440, 2.0, 44_100, amplitude=0.3, channels=2), 44_100)
+        (folder / "project.json").write_text(json.dumps(short_project(1, 0.0)))
+    (jobs_dir / "linked-song.wav").symlink_to(elsewhere / "song.wav")
+    spec = {"context": {"uniqueId": "u"}, "start": 0, "end": 1000}
+    bodies = [{"kind": "twoshot", "project_file": "project.json", "library": "library", "quality": "low"},
+              {"kind": "songclip", "spec": spec, "song": "song.wav", "format": "wav"},
+              {"kind": "twoshot", "project_file": str(elsewhere / "project.json"), "library": "library"},
+              {"kind": "twoshot", "project": short_project(1, 0.0), "library": str(elsewhere / "library")},
+              {"kind": "songclip", "spec": spec, "song": str(elsewhere / "song.wav")},
+              {"kind": "songclip", "spec": spec, "song": "linked-song.wav"},
+              {"kind": "songclip", "spec": spec, "song": str(elsewhere / "absent.wav")}]
+    manifest = jobs_dir / "manifest.jsonl"
+    manifest.write_text("\n".join(json.dumps(body) for body in bodies) + "\n")
+    summary = run_batch(read_manifest(manifest), tmp_path / "out", workers=1, allow_roots=[jobs_dir])
+    assert (summary.ok, summary.failed) == (2, 5)
+    errors = {f["index"]: f["error"] for f in summary.failures}
+    assert {index: error["field"] for index, error in errors.items()} == {
+        2: "project_file", 3: "library", 4: "song", 5: "song", 6: "song"}
+    assert len({error["message"] for error in errors.values()}) == 1, "the refusal says nothing of what exists"
+    unconfined = run_batch(read_manifest(manifest), tmp_path / "free", workers=1)
+    assert unconfined.ok == 6 and unconfined.failed == 1
+
+
 def test_allow_root_confines_twistedwave_jobs(tmp_path, capsys):
     """``--allow-root``: a TwistedWave job's urls and store must lie inside the allowed folders or ``--out``
     (the refusal does not tell whether a path exists); without it the manifest is the user's own."""

@@ -53,8 +53,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="submit to a Dask distributed scheduler, tcp://HOST:PORT")
     batch.add_argument("--resume", action="store_true", help="skip jobs already rendered with a matching hash")
     batch.add_argument("--allow-root", action="append", metavar="DIR",
-                       help="confine TwistedWave job urls and stores to this folder (repeatable; --out is always "
-                            "allowed)")
+                       help="confine the files every job names (project_file, library, song; TwistedWave urls "
+                            "and stores) to this folder (repeatable; --out is always allowed)")
     batch.add_argument("--allow-private-http", action="store_true",
                        help="with --allow-root: let TwistedWave urls reach loopback and private-network http hosts")
     batch.set_defaults(run=cmd_batch)

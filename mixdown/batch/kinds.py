@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from mixdown.api_compat.json_input import load_json
 from mixdown.api_compat.sources import SourceCache
 from mixdown.engine import MaterialCache
-from mixdown.errors import MixdownError
+from mixdown.errors import InvalidInputError, MixdownError
 
 if TYPE_CHECKING:
     from mixdown.api_compat.twistedwave.confine import Confinement
@@ -145,10 +145,28 @@ def output_name(index: int, body: dict, base: Path = Path()) -> str:
     return body["output"] if isinstance(body.get("output"), str) else default_output(index, body, base)
 
 
+#: The files a TwoShot or Songclip job names (a TwistedWave job's are its urls, confined by its own adapter).
+CONFINED_PATHS = ("project_file", "library", "song")
+
+
+def _confine_paths(body: dict, base: Path, confinement: Confinement) -> None:
+    """Each file or folder the job names must lie inside the allowed folders once links are followed (a
+    library's own files are kept inside the library by :class:`SampleLibrary`)."""
+    from mixdown.api_compat.twistedwave.errors import TwistedWaveError
+
+    for name in CONFINED_PATHS:
+        if isinstance(body.get(name), str):
+            try:
+                confinement.check_path(_resolve(base, body[name]), name)
+            except TwistedWaveError as refused:
+                raise InvalidInputError(refused.message, field=name) from None
+
+
 def run_job(index: int, body: dict, base: str, out_dir: str, confinement: Confinement | None = None) -> dict:
     """Run one job; the result record says what was written, its hash and timings, or the error.
 
-    ``confinement`` (``--allow-root``) bounds the files and hosts a TwistedWave job's urls may use."""
+    ``confinement`` (``--allow-root``) bounds the files every job names and the hosts a TwistedWave job's
+    urls may reach."""
     started = time.perf_counter()
     target = Path(out_dir) / output_name(index, body, Path(base))
     record = {"index": index, "id": body.get("id"), "kind": body["kind"], "output": str(target)}
@@ -156,6 +174,8 @@ def run_job(index: int, body: dict, base: str, out_dir: str, confinement: Confin
         runner = RUNNERS[body["kind"]]
         if body["kind"] == "twistedwave":
             runner = functools.partial(_twistedwave, confinement=confinement)
+        elif confinement is not None:
+            _confine_paths(body, Path(base), confinement)
         reply, audio_seconds, written = runner(body, Path(base), target)
     except MixdownError as error:
         return {**record, "status": "failed", "error": {"type": type(error).__name__, "field": error.field,

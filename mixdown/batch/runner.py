@@ -117,9 +117,10 @@ def run_batch(
 ) -> Summary:
     """Run ``jobs``; returns the summary (``interrupted`` when Ctrl-C stopped it).
 
-    ``allow_roots`` confines TwistedWave jobs (see :mod:`mixdown.api_compat.twistedwave.confine`): their
-    urls and stores must lie inside these folders or ``out_dir``, their http hosts be public unless
-    ``allow_private_http``. None (the default) confines nothing: the manifest is the user's own.
+    ``allow_roots`` confines every job (see :mod:`mixdown.api_compat.twistedwave.confine`): the files a job
+    names (``project_file``, ``library``, ``song``; a TwistedWave job's urls and store) must lie inside these
+    folders or ``out_dir``, TwistedWave http hosts be public unless ``allow_private_http``. None (the
+    default) confines nothing: the manifest is the user's own.
 
     ``executor`` runs the jobs on an executor the caller owns (kept open afterwards), instead of a new
     local pool of ``workers`` processes or a client of the Dask ``scheduler``.
