@@ -20,8 +20,6 @@ class LazyPackage(types.ModuleType):
     the function, as it was when the package imported everything eagerly.
     """
 
-    _homes: Mapping[str, str]
-
     def __getattr__(self, name: str) -> Any:
         home = self.__dict__["_homes"].get(name)
         if home is None:
