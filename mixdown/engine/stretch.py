@@ -307,7 +307,7 @@ def phase_vocoder(
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
     # Flat scratch viewed per chunk: a partial chunk is C-contiguous too, so the kernels see one layout.
     synth = np.empty(channels * CHUNK_FRAMES * bins, dtype=np.complex64)
-    power = np.empty(bins, dtype=np.float32)
+    powers = np.empty((CHUNK_FRAMES, bins), dtype=np.float32)
     peaks = np.empty(bins, dtype=np.int64)
     rotations = np.empty(bins, dtype=np.complex128)
     frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=np.float32)
@@ -321,11 +321,12 @@ def phase_vocoder(
         spectra = scipy.fft.rfft(chunk, axis=2, workers=1)
         synth_chunk = synth[: channels * count * bins].reshape(channels, count, bins)
         stretch_kernels.lock_phases(
-            spectra[:, :count], spectra, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
+            spectra[:, :count], spectra, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, powers[:count], peaks,
+            rotations
         )
         if envelope is not None:
             inside = in_centres[lo:hi]
-            envelope.apply(spectra[:, :count], synth_chunk,
+            envelope.apply(powers[:count], synth_chunk,
                            (inside >= n_fft // 2) & (inside + n_fft // 2 <= audio.shape[1]))
         synthesized = scipy.fft.irfft(synth_chunk, n=n_fft, axis=2, workers=1)
         stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, window, scale, out)
