@@ -135,15 +135,16 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     counts when it is the largest within 50 ms and exceeds twice the local median, a tenth of the largest
     flux in the signal and an absolute floor, so steady tones, noise and slow swells yield none.
     """
-    mono = audio.mean(axis=0)
-    half_rate = 0.5 * (mono[0 : mono.shape[0] - 1 : 2] + mono[1::2])
+    mono = np.empty(audio.shape[1], dtype=np.float32)
+    half_rate = np.empty((1, audio.shape[1] // 2), dtype=np.float32)
+    stretch_kernels.mono_mix(audio, mono, half_rate[0])
     n, hop = 512, 256
-    if half_rate.shape[0] < n:
+    if half_rate.shape[1] < n:
         return np.zeros(0, dtype=np.int64)
     window = np.hanning(n + 1)[:-1].astype(np.float32)
-    centres = np.arange(n // 2, half_rate.shape[0] - n // 2 + 1, hop, dtype=np.int64)
+    centres = np.arange(n // 2, half_rate.shape[1] - n // 2 + 1, hop, dtype=np.int64)
     frames = np.empty((1, centres.shape[0], n), dtype=np.float32)
-    stretch_kernels.gather_frames(np.ascontiguousarray(half_rate[np.newaxis]), centres, window, frames)
+    stretch_kernels.gather_frames(half_rate, centres, window, frames)
     flux = stretch_kernels.spectral_flux(scipy.fft.rfft(frames[0], axis=1, workers=1), 1000.0)
     flux[0] = 0.0
     flux /= n // 2 + 1

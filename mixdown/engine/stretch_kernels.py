@@ -39,6 +39,23 @@ def gather_frames(audio: np.ndarray, centres: np.ndarray, window: np.ndarray, ou
 
 
 @numba.njit(cache=True)
+def mono_mix(audio: np.ndarray, mono: np.ndarray, half_rate: np.ndarray) -> None:
+    """``mono``: the mean of ``audio``'s channels (as ``audio.mean(axis=0)`` computes it in float32);
+    ``half_rate[i]``: the mean of ``mono[2 i]`` and ``mono[2 i + 1]``."""
+    channels, n = audio.shape
+    mono[:] = audio[0]
+    for c in range(1, channels):
+        row = audio[c]
+        for i in range(n):
+            mono[i] += row[i]
+    count = np.float32(channels)
+    for i in range(n):
+        mono[i] /= count
+    for i in range(half_rate.shape[0]):
+        half_rate[i] = np.float32(0.5) * (mono[2 * i] + mono[2 * i + 1])
+
+
+@numba.njit(cache=True)
 def overlap_add(frames: np.ndarray, starts: np.ndarray, window: np.ndarray, scale: float, out: np.ndarray) -> None:
     """Add ``frames[c, f] * window * scale`` into ``out[c]`` at ``starts[f]`` (clipped to ``out``)."""
     channels, count, n = frames.shape
