@@ -52,15 +52,18 @@ def harmonic_levels(magnitudes: np.ndarray, candidates: np.ndarray, f0: np.ndarr
     """Per frame, the candidate fundamental (in bins) whose first harmonics have the most compressed
     magnitude (harmonic ``h`` weighted by ``1 / sqrt(h)``), the natural log of its partials' peak
     magnitudes (within 2% of each harmonic) in ``levels``, and its salience over the median candidate's."""
-    frames, bins = magnitudes.shape
+    frames = magnitudes.shape[0]
     count = levels.shape[1]
+    bins = min(magnitudes.shape[1], int(1.02 * candidates[-1] * count) + 3)
     scores = np.empty(candidates.shape[0], dtype=np.float64)
-    compressed = np.empty(bins, dtype=np.float64)
+    shifted = np.empty(bins, dtype=np.float32)
+    compressed = np.empty(bins, dtype=np.float32)
     for f in range(frames):
         row = magnitudes[f]
-        scale = 1.0 / max(row.max() * 1e-3, 1e-30)
+        scale = np.float32(1.0 / max(row.max() * 1e-3, 1e-30))
         for k in range(bins):
-            compressed[k] = math.log1p(row[k] * scale)
+            shifted[k] = np.float32(1.0) + row[k] * scale
+        stretch_kernels.approx_log(shifted, compressed)
         for c in range(candidates.shape[0]):
             total = 0.0
             for h in range(1, count + 1):
