@@ -116,17 +116,17 @@ def _check(ratio: float, semitones: float, quality: str) -> Preset:
     return PRESETS[quality]
 
 
-def _fit(audio: np.ndarray, frames: int) -> np.ndarray:
-    out = np.zeros((audio.shape[0], frames), dtype=np.float32)
-    n = min(frames, audio.shape[1])
-    out[:, :n] = audio[:, :n]
-    return out
-
-
 def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str = "VHQ") -> np.ndarray:
-    """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``."""
-    converted = soxr.resample(np.ascontiguousarray(audio.T), factor, 1.0, quality=quality)
-    return _fit(converted.T, frames)
+    """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``.
+
+    Each channel is resampled on its own row (soxr treats channels independently, so this is what one
+    interleaved call computes, without transposing the audio in and out)."""
+    out = np.zeros((audio.shape[0], frames), dtype=np.float32)
+    for row, channel in zip(out, audio, strict=True):
+        converted = soxr.resample(channel, factor, 1.0, quality=quality)
+        n = min(frames, converted.shape[0])
+        row[:n] = converted[:n]
+    return out
 
 
 def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
