@@ -144,7 +144,7 @@ def _stretch_shares(args: argparse.Namespace, ratio: float) -> tuple[float, floa
 
 def cmd_stretch(args: argparse.Namespace) -> int:
     from mixdown.engine import stretch
-    from mixdown.engine.stretch import FORMANTS
+    from mixdown.engine.stretch import FORMANTS, formant_amount
     from mixdown.files import read_whole
     from mixdown.formats import write
 
@@ -155,8 +155,11 @@ def cmd_stretch(args: argparse.Namespace) -> int:
         check_output(args.output)
         audio, rate = read_whole(args.input, "stretching", progress=progress.share(0.0, decoded))
         progress.stage("stretching")
+        formants = args.formants
+        if formants is None and not args.varispeed and args.semitones != 0:
+            formants = formant_amount(audio, rate)
         out = stretch(audio, rate, ratio, args.semitones, quality=args.quality, varispeed=args.varispeed,
-                      formants=args.formants, progress=progress.share(decoded, stretched))
+                      formants=formants, progress=progress.share(decoded, stretched))
         progress.stage("encoding")
         write(args.output, out, rate, subtype=args.subtype,
               container=output_container(args.output, args.format, "WAV"), progress=progress.share(stretched, 1.0))
@@ -167,7 +170,7 @@ def cmd_stretch(args: argparse.Namespace) -> int:
         "semitones": args.semitones,
         "quality": args.quality,
         "varispeed": args.varispeed,
-        "formants": 0.0 if args.varispeed else FORMANTS if args.formants is None else args.formants,
+        "formants": 0.0 if args.varispeed else FORMANTS if formants is None else formants,
         "input_frames": int(audio.shape[1]),
         "frames": int(out.shape[1]),
         "sample_rate": rate,
@@ -236,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
     stretch.add_argument("--formants", type=_finite, nargs="?", const=1.0, metavar="AMOUNT",
                          help="how much of the spectral envelope (formants) stays in place when the pitch moves, "
                               "0-1: 1 (the flag alone) keeps it, 0 moves it with the pitch as on tape "
-                              "(default: 0.4, measured best on rendered instruments)")
+                              "(default: as much as the input's own notes keep in place, else 0.4)")
     stretch.add_argument("--no-formants", dest="formants", action="store_const", const=0.0,
                          help="move the spectral envelope with the pitch, as on tape (same as --formants 0)")
     stretch.add_argument("--format", help="container for -o - or a name without extension (default: wav)")

@@ -117,6 +117,18 @@ def test_stretch_by_bpm_writes_24_bit_at_exact_length(capsys, song, tmp_path):
     assert reply["formants"] == 0.4
 
 
+def test_stretch_reports_the_formant_amount_read_from_the_source(capsys, tmp_path):
+    """By default a pitch shift keeps what the input's own notes keep: a melody whose formant moves with its
+    pitch (as a voice sampled once does) keeps none of it in place, and the reply says so."""
+    from tests.test_formant_motion import SR, _melody
+
+    source = tmp_path / "melody.wav"
+    write(source, _melody(1.0), SR, subtype="FLOAT")
+    status, out, _ = run(capsys, "stretch", str(source), "-o", str(tmp_path / "o.wav"), "--semitones", "3",
+                         "--quality", "draft", "--json")
+    assert status == 0 and json.loads(out)["formants"] <= 0.1
+
+
 @pytest.mark.parametrize("flags,amount", [(["--formants"], 1.0), (["--formants", "0.7"], 0.7),
                                           (["--no-formants"], 0.0)])
 def test_stretch_formants_amount_and_off_switch(capsys, song, tmp_path, flags, amount):

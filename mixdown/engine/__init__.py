@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from mixdown.engine.pan import balance, mix_matrix, placement
     from mixdown.engine.render import DEFAULT_BLOCK_FRAMES, render, render_blocks
     from mixdown.engine.resample import resample, resampled_length
-    from mixdown.engine.stretch import PRESETS, output_length, stretch
+    from mixdown.engine.stretch import PRESETS, formant_amount, output_length, stretch
     from mixdown.engine.timeline import Clip, Fade, FadeCurve, Source, Timeline, Track
 
 #: Each public name and the submodule that defines it.
@@ -40,6 +40,7 @@ _HOME = {
     "apply_gain": "ops",
     "balance": "pan",
     "fade_envelope": "ops",
+    "formant_amount": "stretch",
     "measure_loudness": "loudness",
     "mix_matrix": "pan",
     "normalize_loudness": "normalize",
@@ -70,6 +71,7 @@ __all__ = [
     "apply_gain",
     "balance",
     "fade_envelope",
+    "formant_amount",
     "measure_loudness",
     "mix_matrix",
     "normalize_loudness",

@@ -19,7 +19,8 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
    onset lands at ``onset / ratio``. The signal's start and end are treated as onsets too, so a clip
    begins and ends exactly as its source does (no click at its edges).
 4. Formants: the stretched frames are reshaped before the resampling so that part of the spectral
-   envelope stays where it was (``formants``, 0.4 of it by default; ``mixdown.engine.formants``).
+   envelope stays where it was (``formants``; ``mixdown.engine.formants``). By default that part is what
+   the source's own notes keep in place when their pitch moves (``mixdown.engine.formant_motion``).
 
 The presets trade window length and overlap for speed (frames/hop): ``draft`` 2048/1024 with square-root
 Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows. When the pitch moves,
@@ -39,6 +40,7 @@ import soxr
 
 from mixdown.engine import stretch_kernels
 from mixdown.engine.audio import as_audio, check_sample_rate
+from mixdown.engine.formant_motion import envelope_motion
 from mixdown.engine.formants import EnvelopeKeeper
 from mixdown.errors import InvalidInputError
 
@@ -48,7 +50,8 @@ _ENVELOPE_WIDTH = 16
 _MIN_FLUX = 0.05
 #: A bin belongs to an attack when its power after the onset exceeds this many times its power before.
 _TRANSIENT_RISE = 2.0
-#: How much of the spectral envelope a pitch shift keeps in place by default (see ``stretch``).
+#: How much of the spectral envelope a pitch shift keeps in place when the source does not show it
+#: (see :func:`formant_amount`).
 FORMANTS = 0.4
 RATIO_RANGE = (1 / 16, 16.0)
 SEMITONE_RANGE = (-48.0, 48.0)
@@ -359,10 +362,11 @@ def stretch(
     formants : how much of the spectral envelope (the formants) stays in place when the pitch moves, in
         [0, 1]: 0 (or False) moves it with the pitch, as on tape; 1 (or True) keeps it where it was, as a
         voice sounds when it sings higher or lower; between, the envelope is their geometric mix. The
-        default, None, is ``FORMANTS`` (0.4), chosen by measurement on rendered
-        instruments transposed natively (``benchmarks/results/stretch_real_material.md``): multi-sampled
-        piano, strings and guitar keep much of their envelope, a single-sample voice moves it whole, and
-        0.4 scores best overall. Only pitch shifting reads it.
+        default, None, follows the source: its own notes show how far its envelope moves when their pitch
+        does (a voice patch sampled once moves it, a densely sampled piano keeps much of it;
+        :func:`formant_amount`), and ``FORMANTS`` (0.4) is used when they do not tell. Measured on
+        rendered instruments transposed natively (``benchmarks/results/stretch_real_material.md``). Only
+        pitch shifting reads it.
     progress : called with the phase vocoder's frames done and their total after each chunk of them (not
         called for varispeed or an unchanged copy, which take no time worth reporting).
 
@@ -386,7 +390,7 @@ def stretch(
     audio = as_audio(audio)
     sample_rate = check_sample_rate(sample_rate)
     preset = _check(ratio, semitones, quality)
-    amount = _formant_amount(formants)
+    _formant_amount(formants)
     frames = output_length(audio.shape[1], float(ratio))
     if varispeed:
         if semitones != 0:
@@ -405,6 +409,7 @@ def stretch(
     # The stretch's output is resampled by 1 / pitch: its drift, in the stretch's frames, is pitch times
     # the drift allowed in the result.
     preset = replace(PITCH_PRESETS[quality], drift=PITCH_PRESETS[quality].drift * pitch)
+    amount = formant_amount(audio, sample_rate, formants)
     envelope = EnvelopeKeeper(preset.n_fft, sample_rate, pitch, amount) if amount > 0 else None
     stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
                               envelope, progress)
@@ -413,9 +418,26 @@ def stretch(
     return _resample_by(stretched, pitch, frames, "HQ")
 
 
-def _formant_amount(formants: float | bool | None) -> float:
+def formant_amount(audio: np.ndarray, sample_rate: int, formants: float | bool | None = None) -> float:
+    """How much of the spectral envelope a pitch shift of ``audio`` keeps in place for ``formants`` (see
+    :func:`stretch`): a number or boolean as given; for None, the part of its envelope the source's own
+    notes keep in place when their pitch moves (``1 -`` :func:`~mixdown.engine.formant_motion.envelope_motion`),
+    or ``FORMANTS`` when they do not show it.
+
+    >>> import numpy as np
+    >>> formant_amount(np.zeros((1, 48_000), np.float32), 48_000), formant_amount(None, 48_000, True)
+    (0.4, 1.0)
+    """
+    amount = _formant_amount(formants)
+    if amount is not None:
+        return amount
+    motion = envelope_motion(as_audio(audio), check_sample_rate(sample_rate))
+    return FORMANTS if motion is None else 1.0 - motion
+
+
+def _formant_amount(formants: float | bool | None) -> float | None:
     if formants is None:
-        return FORMANTS
+        return None
     if isinstance(formants, (bool, np.bool_)):
         return float(formants)
     if not isinstance(formants, (int, float, np.integer, np.floating)) or not 0.0 <= formants <= 1.0:

@@ -170,7 +170,7 @@ def lock_phases(
 
 
 @numba.njit(cache=True)
-def _approx_log(values: np.ndarray, out: np.ndarray) -> None:
+def approx_log(values: np.ndarray, out: np.ndarray) -> None:
     """Natural log of positive float32 ``values`` to about 0.4%: exponent bits plus a quadratic in the
     mantissa. It vectorises, which ``math.log`` does not; onset detection needs no more precision."""
     ints = values.view(np.int32)
@@ -195,7 +195,7 @@ def spectral_flux(spectra: np.ndarray, compression: float) -> np.ndarray:
         for k in range(bins):
             v = spectra[f, k]
             compressed[k] = np.float32(1.0) + gain * np.sqrt(v.real * v.real + v.imag * v.imag)
-        _approx_log(compressed, levels)
+        approx_log(compressed, levels)
         total = np.float32(0.0)
         for k in range(bins):
             total += max(levels[k] - previous[k], np.float32(0.0))
