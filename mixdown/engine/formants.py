@@ -116,6 +116,29 @@ def apply_envelope(synth: np.ndarray, envelopes: np.ndarray, whole: np.ndarray, 
                 row[k] *= gains[k]
 
 
+@numba.njit(cache=True)
+def lifter_rows(logs: np.ndarray, forward: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """``logs @ forward @ back`` row by row (single-threaded, unlike a BLAS product)."""
+    rows, points = logs.shape
+    kept = forward.shape[1]
+    out = np.zeros((rows, back.shape[1]))
+    cepstrum = np.empty(kept)
+    for r in range(rows):
+        cepstrum[:] = 0.0
+        for i in range(points):
+            x = logs[r, i]
+            weights = forward[i]
+            for q in range(kept):
+                cepstrum[q] += x * weights[q]
+        row = out[r]
+        for q in range(kept):
+            x = cepstrum[q]
+            weights = back[q]
+            for j in range(row.shape[0]):
+                row[j] += x * weights[j]
+    return out
+
+
 class EnvelopeKeeper:
     """Reshapes stretched frames so that resampling them ``factor`` times faster afterwards moves their
     partials but moves their spectral envelope only by ``1 - amount`` (see the module docstring)."""
@@ -128,11 +151,21 @@ class EnvelopeKeeper:
         self.size = 2 * (self.points - 1)
         self.lifter = min(max(2, round(LIFTER_SECONDS * sample_rate)), self.size // 2 - 1)
         self.reach = max(1, round(REACH_HZ / POINT_HZ))
+        # The liftering is linear and keeps ``lifter`` cepstral terms (all but the first mirrored): their
+        # transforms are taken once, on unit vectors, and a frame then takes two small products, three times
+        # faster than FFTs of this length (2 (points - 1) is seldom a fast one). Below about 800 Hz of
+        # sample rate none is kept.
+        self._forward = np.zeros((self.points, max(self.lifter, 0)))
+        self._back = np.zeros((max(self.lifter, 0), self.points))
+        if self.lifter > 0:
+            self._forward[:] = scipy.fft.irfft(np.eye(self.points), n=self.size, axis=1, workers=1)[:, : self.lifter]
+            kept = np.zeros((self.lifter, self.size))
+            terms = np.arange(self.lifter)
+            kept[terms, terms] = kept[terms, -terms] = 1.0
+            self._back[:] = scipy.fft.rfft(kept, axis=1, workers=1).real
 
     def _smooth(self, logs: np.ndarray) -> np.ndarray:
-        cepstrum = scipy.fft.irfft(logs, n=self.size, axis=1, workers=1)
-        cepstrum[:, self.lifter : self.size - self.lifter + 1] = 0.0
-        return scipy.fft.rfft(cepstrum, axis=1, workers=1).real
+        return lifter_rows(logs, self._forward, self._back)
 
     def apply(self, powers: np.ndarray, synth: np.ndarray, whole: np.ndarray) -> None:
         """Reshape ``synth`` (channels, frames, bins) in place by the envelopes of the analysis spectra
