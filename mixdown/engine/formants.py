@@ -37,22 +37,16 @@ GAIN_LIMIT = math.log(100.0)
 
 
 @numba.njit(cache=True)
-def log_levels(spectra: np.ndarray, step: int, reach: int, depth: float, range_: float, levels: np.ndarray,
+def log_levels(powers: np.ndarray, step: int, reach: int, depth: float, range_: float, levels: np.ndarray,
                spans: np.ndarray) -> None:
-    """``levels[f, j]``: frame ``f``'s largest log amplitude (power summed over channels, floored 100 dB
-    under its loudest bin) within half a ``step`` of bin ``j * step``; ``spans[f]``: the first and the last
-    point that holds a partial: within ``range_`` of the frame's loudest and within ``depth`` of the
-    loudest point within ``reach`` points either side (not the skirt of a partial)."""
-    channels, frames, bins = spectra.shape
+    """``levels[f, j]``: frame ``f``'s largest log amplitude (``powers[f]``: power summed over channels,
+    floored 100 dB under its loudest bin) within half a ``step`` of bin ``j * step``; ``spans[f]``: the
+    first and the last point that holds a partial: within ``range_`` of the frame's loudest and within
+    ``depth`` of the loudest point within ``reach`` points either side (not the skirt of a partial)."""
+    frames, bins = powers.shape
     points = levels.shape[1]
-    power = np.empty(bins, dtype=np.float32)
     for f in range(frames):
-        power[:] = 0.0
-        for c in range(channels):
-            row = spectra[c, f]
-            for k in range(bins):
-                v = row[k]
-                power[k] += v.real * v.real + v.imag * v.imag
+        power = powers[f]
         floor = max(power.max() * np.float32(1e-10), np.float32(1e-30))
         level = levels[f]
         for j in range(points):
@@ -140,12 +134,13 @@ class EnvelopeKeeper:
         cepstrum[:, self.lifter : self.size - self.lifter + 1] = 0.0
         return scipy.fft.rfft(cepstrum, axis=1, workers=1).real
 
-    def apply(self, spectra: np.ndarray, synth: np.ndarray, whole: np.ndarray) -> None:
-        """Reshape ``synth`` (channels, frames, bins) in place by the envelopes of the analysis ``spectra``,
-        in the frames where ``whole`` (those analysed wholly inside the signal)."""
-        levels = np.empty((spectra.shape[1], self.points), dtype=np.float64)
-        spans = np.empty((spectra.shape[1], 2), dtype=np.int64)
-        log_levels(spectra, self.step, self.reach, DEPTH, RANGE, levels, spans)
+    def apply(self, powers: np.ndarray, synth: np.ndarray, whole: np.ndarray) -> None:
+        """Reshape ``synth`` (channels, frames, bins) in place by the envelopes of the analysis spectra
+        whose power (summed over channels) is ``powers`` (frames, bins), in the frames where ``whole``
+        (those analysed wholly inside the signal)."""
+        levels = np.empty((powers.shape[0], self.points), dtype=np.float64)
+        spans = np.empty((powers.shape[0], 2), dtype=np.int64)
+        log_levels(powers, self.step, self.reach, DEPTH, RANGE, levels, spans)
         envelopes = self._smooth(levels)
         for _ in range(TRUE_ENVELOPE_ITERATIONS):
             envelopes = self._smooth(np.maximum(levels, envelopes))

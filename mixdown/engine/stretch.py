@@ -143,15 +143,16 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     counts when it is the largest within 50 ms and exceeds twice the local median, a tenth of the largest
     flux in the signal and an absolute floor, so steady tones, noise and slow swells yield none.
     """
-    mono = audio.mean(axis=0)
-    half_rate = 0.5 * (mono[0 : mono.shape[0] - 1 : 2] + mono[1::2])
+    mono = np.empty(audio.shape[1], dtype=np.float32)
+    half_rate = np.empty((1, audio.shape[1] // 2), dtype=np.float32)
+    stretch_kernels.mono_mix(audio, mono, half_rate[0])
     n, hop = 512, 256
-    if half_rate.shape[0] < n:
+    if half_rate.shape[1] < n:
         return np.zeros(0, dtype=np.int64)
     window = np.hanning(n + 1)[:-1].astype(np.float32)
-    centres = np.arange(n // 2, half_rate.shape[0] - n // 2 + 1, hop, dtype=np.int64)
+    centres = np.arange(n // 2, half_rate.shape[1] - n // 2 + 1, hop, dtype=np.int64)
     frames = np.empty((1, centres.shape[0], n), dtype=np.float32)
-    stretch_kernels.gather_frames(np.ascontiguousarray(half_rate[np.newaxis]), centres, window, frames)
+    stretch_kernels.gather_frames(half_rate, centres, window, frames)
     flux = stretch_kernels.spectral_flux(scipy.fft.rfft(frames[0], axis=1, workers=1), 1000.0)
     flux[0] = 0.0
     flux /= n // 2 + 1
@@ -315,7 +316,7 @@ def phase_vocoder(
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
     # Flat scratch viewed per chunk: a partial chunk is C-contiguous too, so the kernels see one layout.
     synth = np.empty(channels * CHUNK_FRAMES * bins, dtype=np.complex64)
-    power = np.empty(bins, dtype=np.float32)
+    powers = np.empty((CHUNK_FRAMES, bins), dtype=np.float32)
     peaks = np.empty(bins, dtype=np.int64)
     rotations = np.empty(bins, dtype=np.complex128)
     frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=np.float32)
@@ -329,11 +330,12 @@ def phase_vocoder(
         spectra = scipy.fft.rfft(chunk, axis=2, workers=1)
         synth_chunk = synth[: channels * count * bins].reshape(channels, count, bins)
         stretch_kernels.lock_phases(
-            spectra[:, :count], spectra, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, power, peaks, rotations
+            spectra[:, :count], spectra, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, powers[:count], peaks,
+            rotations
         )
         if envelope is not None:
             inside = in_centres[lo:hi]
-            envelope.apply(spectra[:, :count], synth_chunk,
+            envelope.apply(powers[:count], synth_chunk,
                            (inside >= n_fft // 2) & (inside + n_fft // 2 <= audio.shape[1]))
         synthesized = scipy.fft.irfft(synth_chunk, n=n_fft, axis=2, workers=1)
         stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, window, scale, out)

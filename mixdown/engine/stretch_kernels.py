@@ -39,6 +39,23 @@ def gather_frames(audio: np.ndarray, centres: np.ndarray, window: np.ndarray, ou
 
 
 @numba.njit(cache=True)
+def mono_mix(audio: np.ndarray, mono: np.ndarray, half_rate: np.ndarray) -> None:
+    """``mono``: the mean of ``audio``'s channels (as ``audio.mean(axis=0)`` computes it in float32);
+    ``half_rate[i]``: the mean of ``mono[2 i]`` and ``mono[2 i + 1]``."""
+    channels, n = audio.shape
+    mono[:] = audio[0]
+    for c in range(1, channels):
+        row = audio[c]
+        for i in range(n):
+            mono[i] += row[i]
+    count = np.float32(channels)
+    for i in range(n):
+        mono[i] /= count
+    for i in range(half_rate.shape[0]):
+        half_rate[i] = np.float32(0.5) * (mono[2 * i] + mono[2 * i + 1])
+
+
+@numba.njit(cache=True)
 def overlap_add(frames: np.ndarray, starts: np.ndarray, window: np.ndarray, scale: float, out: np.ndarray) -> None:
     """Add ``frames[c, f] * window * scale`` into ``out[c]`` at ``starts[f]`` (clipped to ``out``)."""
     channels, count, n = frames.shape
@@ -75,7 +92,7 @@ def lock_phases(
     resets: np.ndarray,
     masks: np.ndarray,
     prev_y: np.ndarray,
-    power: np.ndarray,
+    powers: np.ndarray,
     peaks: np.ndarray,
     rotations: np.ndarray,
 ) -> None:
@@ -90,18 +107,20 @@ def lock_phases(
     keep their shape and channels their phase relations. A frame with ``resets[f] >= 0`` keeps the
     analysis phases of the bins set in ``masks[resets[f]]`` (a transient's bins: the attack is reproduced
     as it was, while what sustains through it keeps turning smoothly). ``prev_y`` holds the synthesis
-    spectrum of the frame before the first, and on return that of the last.
+    spectrum of the frame before the first, and on return that of the last. ``powers[f]`` receives frame
+    ``f``'s power summed over channels (the formants' envelope reads it too).
     """
     channels, frames, bins = spectra.shape
     turns = np.empty(bins, dtype=np.complex64)
     for f in range(frames):
+        power = powers[f]
+        power[:] = 0.0
+        for c in range(channels):
+            _add_power(power, spectra[c, f])
         mask = masks[resets[f]] if resets[f] >= 0 else masks[0]
         if resets[f] >= 0 and mask.all():
             synth[:, f, :] = spectra[:, f, :]
             continue
-        power[:] = 0.0
-        for c in range(channels):
-            _add_power(power, spectra[c, f])
         top = power.max()
         floor = max(top * np.float32(1e-12), np.float32(1e-30))
         count = 0
