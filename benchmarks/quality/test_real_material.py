@@ -31,8 +31,8 @@ if REASON is None and __import__("importlib.util").util.find_spec("visqol") is N
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 ENGINES = engines()
-#: How much of the envelope pitch shifting keeps (0.4 by default) is an option; its ends, 0 (moved with the
-#: pitch) and 1 (kept in place), are scored on the pitch cases only.
+#: How much of the envelope pitch shifting keeps (by default what the source's own notes keep) is an option;
+#: its ends, 0 (moved with the pitch) and 1 (kept in place), are scored on the pitch cases only.
 ENGINES = {"mixdown high": ENGINES.pop("mixdown high"),
            "mixdown high formants 0": mixdown_engine("high", formants=0.0),
            "mixdown high formants 1": mixdown_engine("high", formants=1.0), **ENGINES}
