@@ -318,7 +318,7 @@ def phase_vocoder(
     synth = np.empty(channels * CHUNK_FRAMES * bins, dtype=np.complex64)
     powers = np.empty((CHUNK_FRAMES, bins), dtype=np.float32)
     peaks = np.empty(bins, dtype=np.int64)
-    rotations = np.empty(bins, dtype=np.complex128)
+    rotations = np.empty(bins, dtype=np.complex64)
     frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=np.float32)
     out = np.zeros((channels, out_frames), dtype=np.float32)
     for lo in range(0, out_centres.shape[0], CHUNK_FRAMES):
