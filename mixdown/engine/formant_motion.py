@@ -137,8 +137,9 @@ def envelope_motion(audio: np.ndarray, sample_rate: int) -> float | None:
     """How far the spectral envelope of ``audio`` (float32 ``(channels, frames)``) moves with its pitch, in
     [0, 1]; None when the source has too few pitched frames a pitch step apart to tell (see the module
     docstring)."""
-    mono = audio.mean(axis=0)
-    half = 0.5 * (mono[0 : mono.shape[0] - 1 : 2] + mono[1::2])
+    mono = np.empty(audio.shape[1], dtype=np.float32)
+    half = np.empty(audio.shape[1] // 2, dtype=np.float32)
+    stretch_kernels.mono_mix(audio, mono, half)
     rate = sample_rate / 2
     n = 2 ** max(8, round(math.log2(FRAME_SECONDS * rate)))
     highest = min(HIGHEST_HZ, 0.45 * rate / HARMONICS)
@@ -148,7 +149,7 @@ def envelope_motion(audio: np.ndarray, sample_rate: int) -> float | None:
     centres = np.arange(n // 2, half.shape[0] - n // 2 + 1, hop, dtype=np.int64)
     frames = np.empty((1, centres.shape[0], n), dtype=np.float32)
     window = np.hanning(n + 1)[:-1].astype(np.float32)
-    stretch_kernels.gather_frames(np.ascontiguousarray(half[np.newaxis]), centres, window, frames)
+    stretch_kernels.gather_frames(half[np.newaxis], centres, window, frames)
     magnitudes = np.abs(scipy.fft.rfft(frames[0], axis=1, workers=1))
     energy = (magnitudes.astype(np.float64) ** 2).sum(axis=1)
     steps = int(STEPS_PER_OCTAVE * math.log2(highest / LOWEST_HZ))
