@@ -224,12 +224,9 @@ def spectral_flux(spectra: np.ndarray, compression: float) -> np.ndarray:
 def moving_peak(signal: np.ndarray, width: int) -> np.ndarray:
     """``out[i] = max(|signal[i : i + width]|)``: a fast envelope for placing onsets to the sample."""
     n = signal.shape[0]
-    out = np.empty(n, dtype=np.float32)
-    for i in range(n):
-        top = 0.0
-        for j in range(i, min(n, i + width)):
-            a = abs(signal[j])
-            if a > top:
-                top = a
-        out[i] = top
+    out = np.zeros(n, dtype=np.float32)
+    for j in range(min(width, n)):
+        # One pass per offset: each vectorises, where a window per sample would not.
+        for i in range(n - j):
+            out[i] = max(out[i], abs(signal[i + j]))
     return out
