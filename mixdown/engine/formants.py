@@ -125,22 +125,24 @@ def apply_envelope(synth: np.ndarray, envelopes: np.ndarray, whole: np.ndarray, 
 
 @numba.njit(cache=True)
 def lifter_rows(logs: np.ndarray, forward: np.ndarray, back: np.ndarray) -> np.ndarray:
-    """``logs @ forward @ back`` row by row (single-threaded, unlike a BLAS product)."""
+    """``logs @ forward @ back`` (single-threaded, unlike a BLAS product; each weight row is read once for
+    all the rows)."""
     rows, points = logs.shape
     kept = forward.shape[1]
+    cepstra = np.zeros((rows, kept))
     out = np.zeros((rows, back.shape[1]))
-    cepstrum = np.empty(kept)
-    for r in range(rows):
-        cepstrum[:] = 0.0
-        for i in range(points):
+    for i in range(points):
+        weights = forward[i]
+        for r in range(rows):
             x = logs[r, i]
-            weights = forward[i]
+            cepstrum = cepstra[r]
             for q in range(kept):
                 cepstrum[q] += x * weights[q]
-        row = out[r]
-        for q in range(kept):
-            x = cepstrum[q]
-            weights = back[q]
+    for q in range(kept):
+        weights = back[q]
+        for r in range(rows):
+            x = cepstra[r, q]
+            row = out[r]
             for j in range(row.shape[0]):
                 row[j] += x * weights[j]
     return out
