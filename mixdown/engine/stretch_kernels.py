@@ -41,16 +41,24 @@ def gather_frames(audio: np.ndarray, centres: np.ndarray, window: np.ndarray, ou
 @numba.njit(cache=True)
 def mono_mix(audio: np.ndarray, mono: np.ndarray, half_rate: np.ndarray) -> None:
     """``mono``: the mean of ``audio``'s channels (as ``audio.mean(axis=0)`` computes it in float32);
-    ``half_rate[i]``: the mean of ``mono[2 i]`` and ``mono[2 i + 1]``."""
+    ``half_rate[i]``: the mean of ``mono[2 i]`` and ``mono[2 i + 1]``. Stereo takes one fused pass."""
     channels, n = audio.shape
-    mono[:] = audio[0]
-    for c in range(1, channels):
-        row = audio[c]
-        for i in range(n):
-            mono[i] += row[i]
     count = np.float32(channels)
-    for i in range(n):
-        mono[i] /= count
+    first = audio[0]
+    if channels == 1:
+        mono[:] = first
+    elif channels == 2:
+        second = audio[1]
+        for i in range(n):
+            mono[i] = (first[i] + second[i]) / count
+    else:
+        mono[:] = first
+        for c in range(1, channels):
+            row = audio[c]
+            for i in range(n):
+                mono[i] += row[i]
+        for i in range(n):
+            mono[i] /= count
     for i in range(half_rate.shape[0]):
         half_rate[i] = np.float32(0.5) * (mono[2 * i] + mono[2 * i + 1])
 
