@@ -124,13 +124,15 @@ def _check(ratio: float, semitones: float, quality: str) -> Preset:
 def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str = "VHQ") -> np.ndarray:
     """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``.
 
-    Each channel is resampled on its own row (soxr treats channels independently, so this is what one
-    interleaved call computes, without transposing the audio in and out)."""
+    soxr reads the channels as they lie, one row each (``audio.T`` is its split-channel layout, and it
+    treats channels independently), and its result is returned as it is when it has the length wanted
+    and the layout: no transposed copy in or out."""
+    converted = soxr.resample(audio.T, factor, 1.0, quality=quality).T
+    if converted.shape[1] == frames and converted.flags.c_contiguous:
+        return converted
     out = np.zeros((audio.shape[0], frames), dtype=np.float32)
-    for row, channel in zip(out, audio, strict=True):
-        converted = soxr.resample(channel, factor, 1.0, quality=quality)
-        n = min(frames, converted.shape[0])
-        row[:n] = converted[:n]
+    n = min(frames, converted.shape[1])
+    out[:, :n] = converted[:, :n]
     return out
 
 
