@@ -48,6 +48,7 @@ from mixdown.errors import InvalidInputError
 #: less time for a whole stretch of 60 s of stereo; the output is the same).
 CHUNK_FRAMES = 32
 _ENVELOPE_WIDTH = 16
+_ONSET_BLOCK = 256
 #: Smallest onset: a mean rise of log(1 + 1000 |X|) per bin (a click reads about 6, a steady tone 0.01).
 _MIN_FLUX = 0.05
 #: A bin belongs to an attack when its power after the onset exceeds this many times its power before.
@@ -155,9 +156,15 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     window = np.hanning(n + 1)[:-1].astype(np.float32)
     centres = np.arange(n // 2, half_rate.shape[1] - n // 2 + 1, hop, dtype=np.int64)
-    frames = np.empty((1, centres.shape[0], n), dtype=np.float32)
-    stretch_kernels.gather_frames(half_rate, centres, window, frames)
-    flux = stretch_kernels.spectral_flux(scipy.fft.rfft(frames[0], axis=1, workers=1), 1000.0)
+    # In blocks of frames that stay in cache from framing to flux.
+    frames = np.empty((1, min(centres.shape[0], _ONSET_BLOCK), n), dtype=np.float32)
+    previous = np.zeros(n // 2 + 1, dtype=np.float32)
+    flux = np.empty(centres.shape[0], dtype=np.float64)
+    for lo in range(0, centres.shape[0], _ONSET_BLOCK):
+        block = centres[lo : lo + _ONSET_BLOCK]
+        stretch_kernels.gather_frames(half_rate, block, window, frames[:, : block.shape[0]])
+        spectra = scipy.fft.rfft(frames[0, : block.shape[0]], axis=1, workers=1)
+        flux[lo : lo + block.shape[0]] = stretch_kernels.spectral_flux(spectra, 1000.0, previous)
     flux[0] = 0.0
     flux /= n // 2 + 1
     if flux.max() < _MIN_FLUX:

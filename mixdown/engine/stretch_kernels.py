@@ -207,11 +207,12 @@ def approx_log(values: np.ndarray, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def spectral_flux(spectra: np.ndarray, compression: float) -> np.ndarray:
-    """Half-wave rectified change of ``log(1 + compression |X|)`` from frame to frame, summed over bins."""
+def spectral_flux(spectra: np.ndarray, compression: float, previous: np.ndarray) -> np.ndarray:
+    """Half-wave rectified change of ``log(1 + compression |X|)`` from frame to frame, summed over bins.
+    ``previous`` holds the levels of the frame before the first (zeros at the start), and on return those
+    of the last, so a long signal can be read in blocks."""
     frames, bins = spectra.shape
     flux = np.zeros(frames, dtype=np.float64)
-    previous = np.zeros(bins, dtype=np.float32)
     compressed = np.empty(bins, dtype=np.float32)
     levels = np.empty(bins, dtype=np.float32)
     gain = np.float32(compression)
