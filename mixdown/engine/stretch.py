@@ -264,11 +264,17 @@ def transient_bins(audio: np.ndarray, onsets: list[int], window: np.ndarray) -> 
     a window before it (onsets are placed at half the attack's peak, a little after it starts)."""
     n_fft = window.shape[0]
     centres = np.asarray([[t - n_fft // 2 - n_fft // 8, t] for t in onsets], dtype=np.int64).reshape(-1)
-    frames = np.empty((audio.shape[0], centres.shape[0], n_fft), dtype=np.float32)
-    stretch_kernels.gather_frames(audio, centres, window, frames)
-    spectra = scipy.fft.rfft(frames, axis=2, workers=1)
-    power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
-    return power[1::2] > _TRANSIENT_RISE * power[0::2]
+    rising = np.empty((len(onsets), n_fft // 2 + 1), dtype=np.bool_)
+    # In blocks of onsets whose frames and spectra stay in cache.
+    scratch = np.empty(audio.shape[0] * min(centres.shape[0], 2 * CHUNK_FRAMES) * n_fft, dtype=np.float32)
+    for lo in range(0, centres.shape[0], 2 * CHUNK_FRAMES):
+        block = centres[lo : lo + 2 * CHUNK_FRAMES]
+        frames = scratch[: audio.shape[0] * block.shape[0] * n_fft].reshape(audio.shape[0], block.shape[0], n_fft)
+        stretch_kernels.gather_frames(audio, block, window, frames)
+        spectra = scipy.fft.rfft(frames, axis=2, workers=1)
+        power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
+        rising[lo // 2 : (lo + block.shape[0]) // 2] = power[1::2] > _TRANSIENT_RISE * power[0::2]
+    return rising
 
 
 def _map(anchors: np.ndarray, out_positions: np.ndarray, stretch: float) -> np.ndarray:
