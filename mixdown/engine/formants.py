@@ -45,16 +45,23 @@ def log_levels(powers: np.ndarray, step: int, reach: int, depth: float, range_: 
     ``depth`` of the loudest point within ``reach`` points either side (not the skirt of a partial)."""
     frames, bins = powers.shape
     points = levels.shape[1]
+    # Powers are not negative, so their bits order as they do: maxima taken on the bits vectorise.
+    top_bits = np.empty(1, dtype=np.int32)
+    top_power = top_bits.view(np.float32)
     for f in range(frames):
-        power = powers[f]
-        floor = max(power.max() * np.float32(1e-10), np.float32(1e-30))
+        bits = powers[f].view(np.int32)
+        top_bits[0] = 0
+        for k in range(bins):
+            top_bits[0] = max(top_bits[0], bits[k])
+        loudest_power = top_power[0]
+        floor = max(loudest_power * np.float32(1e-10), np.float32(1e-30))
         level = levels[f]
         for j in range(points):
-            top = floor
+            top_bits[0] = 0
             for k in range(max(0, j * step - step // 2), min(bins, j * step + (step + 1) // 2)):
-                top = max(top, power[k])
-            level[j] = 0.5 * math.log(top)
-        audible = 0.5 * math.log(max(power.max(), np.float32(1e-30))) - range_
+                top_bits[0] = max(top_bits[0], bits[k])
+            level[j] = 0.5 * math.log(max(floor, top_power[0]))
+        audible = 0.5 * math.log(max(loudest_power, np.float32(1e-30))) - range_
         spans[f, 0], spans[f, 1] = points, -1
         for j in range(points):
             if level[j] < audible:
@@ -118,22 +125,24 @@ def apply_envelope(synth: np.ndarray, envelopes: np.ndarray, whole: np.ndarray, 
 
 @numba.njit(cache=True)
 def lifter_rows(logs: np.ndarray, forward: np.ndarray, back: np.ndarray) -> np.ndarray:
-    """``logs @ forward @ back`` row by row (single-threaded, unlike a BLAS product)."""
+    """``logs @ forward @ back`` (single-threaded, unlike a BLAS product; each weight row is read once for
+    all the rows)."""
     rows, points = logs.shape
     kept = forward.shape[1]
+    cepstra = np.zeros((rows, kept))
     out = np.zeros((rows, back.shape[1]))
-    cepstrum = np.empty(kept)
-    for r in range(rows):
-        cepstrum[:] = 0.0
-        for i in range(points):
+    for i in range(points):
+        weights = forward[i]
+        for r in range(rows):
             x = logs[r, i]
-            weights = forward[i]
+            cepstrum = cepstra[r]
             for q in range(kept):
                 cepstrum[q] += x * weights[q]
-        row = out[r]
-        for q in range(kept):
-            x = cepstrum[q]
-            weights = back[q]
+    for q in range(kept):
+        weights = back[q]
+        for r in range(rows):
+            x = cepstra[r, q]
+            row = out[r]
             for j in range(row.shape[0]):
                 row[j] += x * weights[j]
     return out

