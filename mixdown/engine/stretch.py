@@ -431,7 +431,9 @@ def stretch(
     # The stretch's output is resampled by 1 / pitch: its drift, in the stretch's frames, is pitch times
     # the drift allowed in the result.
     preset = replace(PITCH_PRESETS[quality], drift=PITCH_PRESETS[quality].drift * pitch)
-    amount = formant_amount(audio, sample_rate, formants)
+    amount = _formant_amount(formants)
+    if amount is None:
+        amount = _follow_source(audio, sample_rate)
     envelope = EnvelopeKeeper(preset.n_fft, sample_rate, pitch, amount) if amount > 0 else None
     stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
                               envelope, progress)
@@ -451,9 +453,11 @@ def formant_amount(audio: np.ndarray, sample_rate: int, formants: float | bool |
     (0.4, 1.0)
     """
     amount = _formant_amount(formants)
-    if amount is not None:
-        return amount
-    motion = envelope_motion(as_audio(audio), check_sample_rate(sample_rate))
+    return _follow_source(as_audio(audio), check_sample_rate(sample_rate)) if amount is None else amount
+
+
+def _follow_source(audio: np.ndarray, sample_rate: int) -> float:
+    motion = envelope_motion(audio, sample_rate)
     return FORMANTS if motion is None else 1.0 - motion
 
 
