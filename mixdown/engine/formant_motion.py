@@ -9,11 +9,12 @@ read as an envelope moved by ``r ** motion``: ``motion`` 0 keeps the envelope in
 the pitch. The best ``motion`` of each pair is taken on a grid; the source's is their median, and a
 pitch shift keeps ``1 - motion`` of its envelope in place (``mixdown.engine.formants``).
 
-On FluidSynth renderings of General MIDI instruments this reads 0.9 for a sung "ooh" over a pad, 0.7 for a
-plucked guitar and 0.4 for piano and for strings, where transposing each natively scores best against
-shifting it with 0.1, 0.3 and 0.6 of the envelope kept (ViSQOL; ``benchmarks/results/
-stretch_real_material.md``). A source with too few such pairs (a single note, drums, noise) says nothing,
-and :func:`envelope_motion` returns None.
+On FluidSynth renderings of General MIDI instruments (``benchmarks/quality``) this reads 0.85 for a sung
+"ooh" over a pad, 0.65 for plucked guitar arpeggios, 0.4 for strings and 0.35 for piano; scored with
+ViSQOL against each piece transposed natively, the best of the fixed amounts tried (0, 0.1, 0.2, 0.3,
+0.4, 0.6) keeps 0.1 of the envelope in place for the "ooh", 0.3-0.4 for the guitar and 0.6 for piano and
+strings, and the amounts read score as well as those. A source with too few such pairs (a single note,
+drums, noise) says nothing, and :func:`envelope_motion` returns None.
 """
 
 from __future__ import annotations
