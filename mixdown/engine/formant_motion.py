@@ -3,8 +3,10 @@
 Instruments differ. A voice patch played over many keys from one recording moves its formants with its
 pitch, as tape does; a densely sampled piano or a string section keeps much of its body's resonances where
 they are. A source with a melody shows which it is. In frames where one harmonic series stands out, the
-levels of its first ``HARMONICS`` partials are read; between two such frames a pitch ratio ``r`` apart
-(up to ``PAIR_SECONDS`` apart in time), the second frame's levels are compared with the first frame's,
+levels of its first ``HARMONICS`` partials are read (a series whose fundamental is missing is most likely a
+higher note's, read at a fraction of its pitch, and is not read); between two such frames a pitch ratio
+``r`` apart (up to ``PAIR_SECONDS`` apart in time, or neighbours on a source long enough to be read at
+``MAX_FRAMES`` frames spread over it), the second frame's levels are compared with the first frame's,
 read as an envelope moved by ``r ** motion``: ``motion`` 0 keeps the envelope in place, 1 moves it with
 the pitch. The best ``motion`` of each pair is taken on a grid; the source's is their median, and a
 pitch shift keeps ``1 - motion`` of its envelope in place (``mixdown.engine.formants``).
@@ -30,13 +32,15 @@ from mixdown.engine import stretch_kernels
 HARMONICS = 8
 LOWEST_HZ = 80.0
 HIGHEST_HZ = 1000.0
-#: Frames are this long (about: a power of two at half the sample rate) and at least MIN_HOP_SECONDS apart;
-#: a long source is read at MAX_FRAMES frames spread over it.
+#: Frames are this long (about: a power of two, at half the sample rate where that keeps every harmonic
+#: read well under Nyquist) and at least MIN_HOP_SECONDS apart; a long source is read at MAX_FRAMES frames
+#: spread over it.
 FRAME_SECONDS = 0.17
 MIN_HOP_SECONDS = 0.05
 MAX_FRAMES = 200
 PAIR_SECONDS = 3.0
-#: A frame is read when it is within 30 dB of the loudest and its best series' salience is this many times
+#: A frame is read when it is within 30 dB of the loudest, its best fundamental is not in the top semitone of
+#: the range (it may be a higher note's, read an octave down) and its best series' salience is this many times
 #: the median candidate's; a pair counts when its pitches differ by at least MIN_SEMITONES (and at most an
 #: octave), and the source's motion needs MIN_PAIRS of them.
 QUIET = 1e-3
@@ -45,6 +49,10 @@ MIN_SEMITONES = 0.8
 MIN_PAIRS = 16
 STEPS_PER_OCTAVE = 96
 MOTIONS = np.linspace(0.0, 1.0, 21)
+LN2 = math.log(2.0)
+#: A series whose fundamental is this far (natural log of amplitude, 30 dB) under its loudest harmonic is
+#: not read: it is most likely a higher note's, read at a fraction of its pitch.
+MISSING_FUNDAMENTAL = 1.5 * math.log(10.0)
 
 
 @numba.njit(cache=True)
@@ -65,6 +73,8 @@ def harmonic_levels(magnitudes: np.ndarray, candidates: np.ndarray, f0: np.ndarr
         for k in range(bins):
             shifted[k] = np.float32(1.0) + row[k] * scale
         stretch_kernels.approx_log(shifted, compressed)
+        for k in range(bins):
+            compressed[k] -= np.float32(LN2)
         for c in range(candidates.shape[0]):
             total = 0.0
             for h in range(1, count + 1):
@@ -86,6 +96,9 @@ def harmonic_levels(magnitudes: np.ndarray, candidates: np.ndarray, f0: np.ndarr
             for k in range(lo, hi):
                 top = max(top, row[k])
             levels[f, h - 1] = math.log(top + 1e-12)
+        # A series with no fundamental is most likely a higher note's, read an octave or more down.
+        if levels[f, 0] < levels[f].max() - MISSING_FUNDAMENTAL:
+            salience[f] = 0.0
 
 
 @numba.njit(cache=True)
@@ -134,24 +147,46 @@ def pair_motions(f0: np.ndarray, levels: np.ndarray, usable: np.ndarray, reach: 
     return found[:n]
 
 
+@numba.njit(cache=True)
+def mixed_frames(audio: np.ndarray, centres: np.ndarray, step: int, window: np.ndarray, out: np.ndarray) -> None:
+    """``out[f, j]``: the mean of ``audio``'s channels, averaged over ``step`` (1 or 2) samples, at sample
+    ``(centres[f] - n/2 + j) * step``, times ``window[j]``; zero outside the audio. Only the frames read
+    are mixed, not the whole source."""
+    channels, length = audio.shape
+    n = window.shape[0]
+    count = np.float32(channels)
+    for f in range(centres.shape[0]):
+        for j in range(n):
+            at = (centres[f] - n // 2 + j) * step
+            if at < 0 or at + step > length:
+                out[f, j] = 0.0
+                continue
+            total = np.float32(0.0)
+            for i in range(at, at + step):
+                mono = audio[0, i]
+                for c in range(1, channels):
+                    mono += audio[c, i]
+                total += mono / count
+            out[f, j] = total / np.float32(step) * window[j]
+
+
 def envelope_motion(audio: np.ndarray, sample_rate: int) -> float | None:
     """How far the spectral envelope of ``audio`` (float32 ``(channels, frames)``) moves with its pitch, in
     [0, 1]; None when the source has too few pitched frames a pitch step apart to tell (see the module
     docstring)."""
-    mono = np.empty(audio.shape[1], dtype=np.float32)
-    half = np.empty(audio.shape[1] // 2, dtype=np.float32)
-    stretch_kernels.mono_mix(audio, mono, half)
-    rate = sample_rate / 2
+    # Halve the rate where the highest harmonics read stay well under the half rate's Nyquist frequency.
+    step = 2 if sample_rate / 2 * 0.45 >= HARMONICS * HIGHEST_HZ else 1
+    rate = sample_rate / step
+    length = audio.shape[1] // step
     n = 2 ** max(8, round(math.log2(FRAME_SECONDS * rate)))
     highest = min(HIGHEST_HZ, 0.45 * rate / HARMONICS)
-    if half.shape[0] < n or highest <= LOWEST_HZ:
+    if length < n or highest <= LOWEST_HZ:
         return None
-    hop = max(round(MIN_HOP_SECONDS * rate), -(-(half.shape[0] - n) // MAX_FRAMES))
-    centres = np.arange(n // 2, half.shape[0] - n // 2 + 1, hop, dtype=np.int64)
-    frames = np.empty((1, centres.shape[0], n), dtype=np.float32)
-    window = np.hanning(n + 1)[:-1].astype(np.float32)
-    stretch_kernels.gather_frames(half[np.newaxis], centres, window, frames)
-    magnitudes = np.abs(scipy.fft.rfft(frames[0], axis=1, workers=1))
+    hop = max(round(MIN_HOP_SECONDS * rate), -(-(length - n) // max(MAX_FRAMES - 1, 1)))
+    centres = np.arange(n // 2, length - n // 2 + 1, hop, dtype=np.int64)
+    frames = np.empty((centres.shape[0], n), dtype=np.float32)
+    mixed_frames(audio, centres, step, np.hanning(n + 1)[:-1].astype(np.float32), frames)
+    magnitudes = np.abs(scipy.fft.rfft(frames, axis=1, workers=1))
     energy = (magnitudes.astype(np.float64) ** 2).sum(axis=1)
     steps = int(STEPS_PER_OCTAVE * math.log2(highest / LOWEST_HZ))
     candidates = LOWEST_HZ * 2.0 ** (np.arange(steps) / STEPS_PER_OCTAVE) * n / rate
@@ -159,9 +194,11 @@ def envelope_motion(audio: np.ndarray, sample_rate: int) -> float | None:
     levels = np.empty((centres.shape[0], HARMONICS), dtype=np.float64)
     salience = np.empty(centres.shape[0], dtype=np.float64)
     harmonic_levels(magnitudes, candidates, f0, levels, salience)
-    usable = (energy > QUIET * energy.max()) & (salience > SALIENCE)
+    # A best fundamental at the top of the range may be a higher note read an octave down.
+    below_top = f0 < candidates[max(0, steps - STEPS_PER_OCTAVE // 12)]
+    usable = (energy > QUIET * energy.max()) & (salience > SALIENCE) & below_top
     reach = max(1, math.ceil(PAIR_SECONDS * rate / hop))
     motions = pair_motions(f0, levels, usable, reach, MIN_SEMITONES, MOTIONS)
     if motions.shape[0] < MIN_PAIRS:
         return None
-    return float(np.median(motions))
+    return round(float(np.median(motions)), 3)

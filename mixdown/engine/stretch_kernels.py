@@ -195,8 +195,9 @@ def lock_phases(
 
 @numba.njit(cache=True)
 def approx_log(values: np.ndarray, out: np.ndarray) -> None:
-    """Natural log of positive float32 ``values`` to about 0.4%: exponent bits plus a quadratic in the
-    mantissa. It vectorises, which ``math.log`` does not; onset detection needs no more precision."""
+    """``ln(values) + ln 2`` for positive float32 ``values``, to about 0.4% of the log: exponent bits plus a
+    quadratic in the mantissa (which approximates ``1 + log2`` of it). It vectorises, which ``math.log``
+    does not; spectral flux compares levels, so the constant cancels, and needs no more precision."""
     ints = values.view(np.int32)
     for k in range(values.shape[0]):
         b = ints[k]
