@@ -40,13 +40,34 @@ def test_the_envelope_motion_of_a_melody_is_read_from_its_notes(motion):
     assert found is not None and abs(found - motion) <= 0.15
 
 
-@pytest.mark.parametrize("sample_rate", [22_050, 44_100, 96_000])
-def test_motion_is_read_at_any_common_sample_rate(sample_rate):
-    melody = _melody(1.0)[0]
-    resampled = np.interp(np.arange(round(melody.shape[0] * sample_rate / SR)) * SR / sample_rate,
-                          np.arange(melody.shape[0]), melody).astype(np.float32)[np.newaxis]
-    found = envelope_motion(resampled, sample_rate)
-    assert found is not None and found >= 0.85
+def _at(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    mono = audio[0]
+    return np.interp(np.arange(round(mono.shape[0] * sample_rate / SR)) * SR / sample_rate, np.arange(mono.shape[0]),
+                     mono).astype(np.float32)[np.newaxis]
+
+
+@pytest.mark.parametrize("sample_rate", [8_000, 16_000, 22_050, 44_100, 96_000])
+@pytest.mark.parametrize("motion", [0.0, 1.0])
+def test_motion_is_read_at_any_common_sample_rate(sample_rate, motion):
+    found = envelope_motion(_at(_melody(motion), sample_rate), sample_rate)
+    assert found is not None and abs(found - motion) <= 0.15
+
+
+@pytest.mark.parametrize("sample_rate", [22_050, 44_100])
+@pytest.mark.parametrize("motion", [0.0, 1.0])
+def test_a_high_melody_is_read_at_its_own_pitch(sample_rate, motion):
+    """C5 to A5: at 22.05 kHz its eighth harmonics are near Nyquist, and each note read an octave down
+    would give a wrong motion."""
+    found = envelope_motion(_at(_melody(motion, f_ref=523.0, formant_hz=1800.0), sample_rate), sample_rate)
+    assert found is not None and abs(found - motion) <= 0.15
+
+
+@pytest.mark.parametrize("f_ref", [523.0, 700.0])
+def test_notes_too_high_for_the_sample_rate_say_nothing(f_ref):
+    """At 8 kHz, eight harmonics of these notes do not fit under Nyquist: read at a half or a third of their
+    pitch they would give a confident wrong answer."""
+    for motion in (0.0, 1.0):
+        assert envelope_motion(_at(_melody(motion, f_ref=f_ref, formant_hz=2000.0), 8_000), 8_000) is None
 
 
 @pytest.mark.parametrize("audio", [tone(440.0, 3.0, SR, amplitude=0.3), noise(3.0, SR, amplitude=0.1),
@@ -84,3 +105,19 @@ def test_a_pitch_shift_by_default_moves_the_envelope_as_the_source_does(motion):
     assert abs(centres[0] - nearer) < 0.25 * abs(other - nearer)
     amount = formant_amount(melody, SR)
     assert default.tobytes() == stretch(melody, SR, semitones=5, quality="draft", formants=amount).tobytes()
+
+
+def test_every_clip_of_a_source_is_shifted_with_the_source_s_amount():
+    """A clip of one note says nothing alone; the renderer reads the amount from its whole source once, so
+    every clip of a sample is shifted alike."""
+    from mixdown.engine.materials import MaterialCache, Treatment
+    from mixdown.engine.timeline import Source
+
+    source = Source(_melody(1.0), SR, "ooh")
+    one_note = Treatment(source, 0, round(0.3 * SR), False, 1.0, 4.0)
+    material = MaterialCache().acquire(one_note, "draft", False)
+    segment = source.audio[:, : round(0.3 * SR)]
+    assert formant_amount(segment, SR) == FORMANTS and formant_amount(source.audio, SR) <= 0.15
+    expected = stretch(segment, SR, semitones=4.0, quality="draft", formants=formant_amount(source.audio, SR))
+    assert material.tobytes() == expected.tobytes()
+    assert material.tobytes() != stretch(segment, SR, semitones=4.0, quality="draft").tobytes()

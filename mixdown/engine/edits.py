@@ -15,7 +15,7 @@ from mixdown.engine import denoise, edit_kernels, eq
 from mixdown.engine.audio import as_audio, db_to_gain
 from mixdown.engine.normalize import normalize_loudness, normalize_peak
 from mixdown.engine.ops import apply_fades, apply_gain
-from mixdown.engine.stretch import stretch
+from mixdown.engine.stretch import formant_amount, stretch
 from mixdown.engine.timeline import Fade, FadeCurve
 from mixdown.errors import InvalidInputError
 
@@ -193,10 +193,13 @@ def pitch_speed(audio: np.ndarray, sample_rate: int, begin: int = 0, end: int | 
                 speed: float = 1.0, semitones: float = 0.0, varispeed: bool = False,
                 quality: str = "high") -> np.ndarray:
     """The region played at ``speed`` and shifted by ``semitones`` (:func:`~mixdown.engine.stretch`): the
-    region becomes ``round((end - begin) / speed)`` frames."""
+    region becomes ``round((end - begin) / speed)`` frames. The formant amount is read from the whole
+    ``audio``, not the region alone (:func:`~mixdown.engine.stretch.formant_amount`)."""
     audio = as_audio(audio)
     begin, end = region(audio.shape[1], begin, end)
-    changed = stretch(audio[:, begin:end], sample_rate, speed, semitones, quality=quality, varispeed=varispeed)
+    formants = formant_amount(audio, sample_rate) if semitones != 0 and not varispeed else None
+    changed = stretch(audio[:, begin:end], sample_rate, speed, semitones, quality=quality, varispeed=varispeed,
+                      formants=formants)
     return _splice(audio, begin, end, changed)
 
 

@@ -5,16 +5,21 @@ pitch offset, at the timeline's stretch quality. Clips sharing a treatment share
 placed 400 times is stretched once. The renderer acquires a material when a clip enters its sweep and
 releases it when the clip is done; released materials stay in a least-recently-used pool of bounded size,
 so a long render holds only what its active clips need plus that pool.
+
+How much of its spectral envelope a pitch-shifted clip keeps in place is read once per source, from the
+whole source (:func:`~mixdown.engine.stretch.formant_amount`), so every clip of one sample is shifted alike,
+however short its range.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from mixdown.engine.stretch import stretch
+from mixdown.engine.stretch import formant_amount, stretch
 from mixdown.engine.timeline import Clip, Source
 
 DEFAULT_POOL_BYTES = 256 * 1024 * 1024
@@ -55,6 +60,7 @@ class MaterialCache:
         self._held: dict[tuple, list] = {}
         self._pool: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._pool_size = 0
+        self._formants: weakref.WeakKeyDictionary[Source, float] = weakref.WeakKeyDictionary()
         self.computed = 0
 
     def acquire(self, treatment: Treatment, quality: str, varispeed: bool) -> np.ndarray:
@@ -92,7 +98,13 @@ class MaterialCache:
         segment = treatment.source.audio[:, treatment.start : treatment.end]
         if treatment.reverse:
             segment = segment[:, ::-1]
+        formants = None
+        if treatment.semitones != 0 and not varispeed:
+            formants = self._formants.get(treatment.source)
+            if formants is None:
+                formants = formant_amount(treatment.source.audio, treatment.source.sample_rate)
+                self._formants[treatment.source] = formants
         out = stretch(segment, treatment.source.sample_rate, treatment.ratio, treatment.semitones, quality=quality,
-                      varispeed=varispeed)
+                      varispeed=varispeed, formants=formants)
         out.flags.writeable = False
         return out
