@@ -144,7 +144,7 @@ def _stretch_shares(args: argparse.Namespace, ratio: float) -> tuple[float, floa
 
 def cmd_stretch(args: argparse.Namespace) -> int:
     from mixdown.engine import stretch
-    from mixdown.engine.stretch import FORMANTS, formant_amount
+    from mixdown.engine.stretch import formant_amount
     from mixdown.files import read_whole
     from mixdown.formats import write
 
@@ -170,7 +170,7 @@ def cmd_stretch(args: argparse.Namespace) -> int:
         "semitones": args.semitones,
         "quality": args.quality,
         "varispeed": args.varispeed,
-        "formants": 0.0 if args.varispeed else FORMANTS if formants is None else formants,
+        "formants": 0.0 if args.varispeed else formants,
         "input_frames": int(audio.shape[1]),
         "frames": int(out.shape[1]),
         "sample_rate": rate,

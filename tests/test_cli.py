@@ -129,6 +129,12 @@ def test_stretch_reports_the_formant_amount_read_from_the_source(capsys, tmp_pat
     assert status == 0 and json.loads(out)["formants"] <= 0.1
 
 
+def test_stretch_without_a_pitch_shift_reports_no_formant_amount(capsys, song, tmp_path):
+    status, out, _ = run(capsys, "stretch", str(song), "-o", str(tmp_path / "o.wav"), "--ratio", "1.25",
+                         "--quality", "draft", "--json")
+    assert status == 0 and json.loads(out)["formants"] is None
+
+
 @pytest.mark.parametrize("flags,amount", [(["--formants"], 1.0), (["--formants", "0.7"], 0.7),
                                           (["--no-formants"], 0.0)])
 def test_stretch_formants_amount_and_off_switch(capsys, song, tmp_path, flags, amount):

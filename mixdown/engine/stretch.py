@@ -458,7 +458,7 @@ def formant_amount(audio: np.ndarray, sample_rate: int, formants: float | bool |
 
 def _follow_source(audio: np.ndarray, sample_rate: int) -> float:
     motion = envelope_motion(audio, sample_rate)
-    return FORMANTS if motion is None else 1.0 - motion
+    return FORMANTS if motion is None else round(1.0 - motion, 3)
 
 
 def _formant_amount(formants: float | bool | None) -> float | None:
