@@ -25,7 +25,8 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
 The presets trade window length and overlap for speed (frames/hop): ``draft`` 2048/1024 with square-root
 Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows. When the pitch moves,
 ``standard`` and ``high`` use Vorbis windows at half-window hops (3072/1536, 4096/2048), which score the
-same there at half the frames (``PITCH_PRESETS``).
+same there at half the frames, and cross-fade consecutive frames over an eighth of a window (so that a
+vibrato does not beat between them; ``PITCH_PRESETS``).
 """
 
 from __future__ import annotations
@@ -69,7 +70,14 @@ class Preset:
     power-complementary like it) work at ``n_fft / 2``, half the frames. The square-root Hann window's
     edges are not smooth: its sidelobes fall 12 dB an octave, and in the bins near 0 Hz the mirror image
     of a tone, turned with the tone's phase, leaves a residue about 90 dB under it; the Vorbis window's
-    fall 18 dB an octave, as Hann's do. ``transients`` turns onset detection and phase reset on. The stretch
+    fall 18 dB an octave, as Hann's do. ``crossfade`` (a fraction of ``n_fft``, at half-window hops only)
+    keeps the analysis window for its frequency resolution but makes the product of the analysis and
+    synthesis windows a trapezoid whose raised-cosine edges, that wide, overlap-add to one: consecutive
+    synthesis frames overlap only there. In a pitch shift, frames are analysed ``hop * stretch`` apart
+    and placed ``hop`` apart, so a partial with vibrato has different frequencies in two neighbouring
+    frames; over a whole half-window of overlap they beat, and the partial dips by up to 6 dB between
+    frames (librosa counts those dips as onsets), while over an eighth of a window they barely do.
+    ``transients`` turns onset detection and phase reset on. The stretch
     keeps an attack's decay in its own time for up to ``hold`` zone reaches (see :func:`time_map`): 16 for
     a time stretch at ``standard`` and ``high`` (the decay runs on until the next attack needs the room or
     ``drift`` ends it), 4 for pitch shifting; ``draft`` keeps 1: with one hop
@@ -86,12 +94,25 @@ class Preset:
     transients: bool = True
     hold: int = 4
     drift: float = math.inf
+    crossfade: float = 0.0
 
     def windows(self) -> np.ndarray:
         hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.n_fft) / self.n_fft)
         if self.window == "vorbis":
             return np.sin(0.5 * np.pi * hann)
         return np.sqrt(hann) if self.window == "sqrt-hann" else hann
+
+    def synthesis(self, analysis: np.ndarray) -> tuple[np.ndarray, float]:
+        """The synthesis window for ``analysis`` (``windows()``) and the overlap-add gain that makes their
+        product sum to one over the frames: the same window, or with ``crossfade`` the trapezoid's
+        quotient by ``analysis`` (which is well above zero wherever the trapezoid is not)."""
+        if not self.crossfade:
+            return analysis, self.hop / float(np.sum(analysis**2))
+        past_quarter = np.abs(np.arange(self.n_fft) - self.n_fft / 2) - self.n_fft / 4
+        width = self.crossfade * self.n_fft
+        trapezoid = 0.5 - 0.5 * np.sin(np.pi * np.clip(past_quarter / width, -0.5, 0.5))
+        synthesis = np.divide(trapezoid, analysis, out=np.zeros(self.n_fft), where=trapezoid > 0)
+        return synthesis, self.hop / float(np.sum(analysis * synthesis))
 
 
 PRESETS = {
@@ -100,11 +121,11 @@ PRESETS = {
     "high": Preset(4096, 1024, hold=16, drift=0.03),
 }
 #: Pitch shifting at half-window hops with Vorbis windows scores as the Hann presets do, on rendered
-#: instruments and on a tone (THD+N), at half the frames.
+#: instruments and on a tone (THD+N), at half the frames; frames cross-fade over an eighth of a window.
 PITCH_PRESETS = {
     "draft": PRESETS["draft"],
-    "standard": Preset(3072, 1536, window="vorbis", drift=0.03),
-    "high": Preset(4096, 2048, window="vorbis", drift=0.03),
+    "standard": Preset(3072, 1536, window="vorbis", drift=0.03, crossfade=0.125),
+    "high": Preset(4096, 2048, window="vorbis", drift=0.03, crossfade=0.125),
 }
 
 
@@ -320,6 +341,8 @@ def phase_vocoder(
     in_centres = _map(anchors, out_centres.astype(np.float64), stretch)
     window64 = preset.windows()
     window = window64.astype(np.float32)
+    synthesis64, scale = preset.synthesis(window64)
+    synthesis = synthesis64.astype(np.float32)
     bins = n_fft // 2 + 1
     inner = [t for t, _ in kept[1:-1]]
     masks = np.ones((len(kept) + 1, bins), dtype=np.bool_)
@@ -328,7 +351,6 @@ def phase_vocoder(
     resets = np.full(out_centres.shape[0], -1, dtype=np.int64)
     for index, (onset, reach) in enumerate(kept, start=1):
         resets[np.abs(in_centres - onset) < reach] = index
-    scale = hop / float(np.sum(window64**2))
     channels = audio.shape[0]
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
     # Flat scratch viewed per chunk: a partial chunk is C-contiguous too, so the kernels see one layout.
@@ -355,7 +377,7 @@ def phase_vocoder(
             envelope.apply(powers[:count], synth_chunk,
                            (inside >= n_fft // 2) & (inside + n_fft // 2 <= audio.shape[1]))
         synthesized = scipy.fft.irfft(synth_chunk, n=n_fft, axis=2, workers=1)
-        stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, window, scale, out)
+        stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, synthesis, scale, out)
         if progress is not None:
             progress(hi, out_centres.shape[0])
     return out
