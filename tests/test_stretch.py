@@ -282,3 +282,11 @@ def test_a_vibrato_does_not_dip_between_frames(semitones, most):
     in frequency between neighbouring frames: overlapping for half a window they beat (dips of 1.8, 2.0
     and 7.9 dB here), cross-fading over an eighth of one they barely do (1.2, 1.5, 5.1 dB)."""
     assert _dips_db(stretch(_vibrato(330.0), SR, semitones=semitones)) < most
+
+
+@pytest.mark.parametrize("kwargs", [{"ratio": 6.0}, {"ratio": 1 / 6}, {"semitones": -15.0}, {"semitones": -30.0}])
+def test_a_large_stretch_keeps_the_level(kwargs):
+    """A stretch over 4 (2 for pitch presets) halves the hop so that frames still overlap; the overlap-add
+    gain must follow the hop it uses, not the preset's."""
+    out = middle_half(stretch(tone(440.0, 4.0, SR, amplitude=0.5), SR, **kwargs)[0])
+    assert abs(20 * np.log10(np.sqrt(np.mean(out**2)) / np.sqrt(0.125))) < 0.1

@@ -102,17 +102,18 @@ class Preset:
             return np.sin(0.5 * np.pi * hann)
         return np.sqrt(hann) if self.window == "sqrt-hann" else hann
 
-    def synthesis(self, analysis: np.ndarray) -> tuple[np.ndarray, float]:
+    def synthesis(self, analysis: np.ndarray, hop: int) -> tuple[np.ndarray, float]:
         """The synthesis window for ``analysis`` (``windows()``) and the overlap-add gain that makes their
-        product sum to one over the frames: the same window, or with ``crossfade`` the trapezoid's
-        quotient by ``analysis`` (which is well above zero wherever the trapezoid is not)."""
+        product sum to one over frames ``hop`` apart (the preset's hop, or a fraction of it for a large
+        stretch): the same window, or with ``crossfade`` the trapezoid's quotient by ``analysis`` (which is
+        well above zero wherever the trapezoid is not)."""
         if not self.crossfade:
-            return analysis, self.hop / float(np.sum(analysis**2))
+            return analysis, hop / float(np.sum(analysis**2))
         past_quarter = np.abs(np.arange(self.n_fft) - self.n_fft / 2) - self.n_fft / 4
         width = self.crossfade * self.n_fft
         trapezoid = 0.5 - 0.5 * np.sin(np.pi * np.clip(past_quarter / width, -0.5, 0.5))
         synthesis = np.divide(trapezoid, analysis, out=np.zeros(self.n_fft), where=trapezoid > 0)
-        return synthesis, self.hop / float(np.sum(analysis * synthesis))
+        return synthesis, hop / float(np.sum(analysis * synthesis))
 
 
 PRESETS = {
@@ -341,7 +342,7 @@ def phase_vocoder(
     in_centres = _map(anchors, out_centres.astype(np.float64), stretch)
     window64 = preset.windows()
     window = window64.astype(np.float32)
-    synthesis64, scale = preset.synthesis(window64)
+    synthesis64, scale = preset.synthesis(window64, hop)
     synthesis = synthesis64.astype(np.float32)
     bins = n_fft // 2 + 1
     inner = [t for t, _ in kept[1:-1]]
