@@ -75,7 +75,7 @@ class Preset:
     synthesis windows a trapezoid whose raised-cosine edges, that wide, overlap-add to one: consecutive
     synthesis frames overlap only there. In a pitch shift, frames are analysed ``hop * stretch`` apart
     and placed ``hop`` apart, so a partial with vibrato has different frequencies in two neighbouring
-    frames; over a whole half-window of overlap they beat, and the partial dips by up to 6 dB between
+    frames; over a whole half-window of overlap they beat, and the partial dips by up to 8 dB between
     frames (librosa counts those dips as onsets), while over an eighth of a window they barely do.
     ``transients`` turns onset detection and phase reset on. The stretch
     keeps an attack's decay in its own time for up to ``hold`` zone reaches (see :func:`time_map`): 16 for
