@@ -435,7 +435,7 @@ def stretch(
     audio = as_audio(audio)
     sample_rate = check_sample_rate(sample_rate)
     preset = _check(ratio, semitones, quality)
-    _formant_amount(formants)
+    amount = _formant_amount(formants)
     frames = output_length(audio.shape[1], float(ratio))
     if varispeed:
         if semitones != 0:
@@ -454,7 +454,6 @@ def stretch(
     # The stretch's output is resampled by 1 / pitch: its drift, in the stretch's frames, is pitch times
     # the drift allowed in the result.
     preset = replace(PITCH_PRESETS[quality], drift=PITCH_PRESETS[quality].drift * pitch)
-    amount = _formant_amount(formants)
     if amount is None:
         amount = _follow_source(audio, sample_rate)
     envelope = EnvelopeKeeper(preset.n_fft, sample_rate, pitch, amount) if amount > 0 else None
