@@ -180,6 +180,27 @@ def test_allow_root_confines_the_files_of_every_kind(tmp_path):
     assert unconfined.ok == 6 and unconfined.failed == 1
 
 
+def test_allow_root_does_not_read_a_project_file_outside_for_the_output_name(tmp_path, capsys):
+    """A TwoShot job's default output name takes the format its ``project_file`` asks for; with
+    ``--allow-root`` a file outside is not read for it either (its format would show in the name)."""
+    jobs_dir, elsewhere = tmp_path / "jobs", tmp_path / "elsewhere"
+    jobs_dir.mkdir()
+    elsewhere.mkdir()
+    write_library(jobs_dir / "library")
+    document = {"project": short_project(1, 0.0), "render": {"format": "flac"}}
+    (elsewhere / "project.json").write_text(json.dumps(document))
+    manifest = jobs_dir / "manifest.jsonl"
+    job = {"kind": "twoshot", "project_file": str(elsewhere / "project.json"), "library": "library"}
+    manifest.write_text(json.dumps(job) + "\n")
+    assert main(["batch", str(manifest), "--out", str(tmp_path / "out"), "--workers", "1", "--allow-root",
+                 str(jobs_dir), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["failures"][0]["error"]["field"] == "project_file"
+    records = [json.loads(line) for line in (tmp_path / "out" / RESULTS).read_text().splitlines()]
+    assert [r["output"] for r in records if "index" in r] == [str(tmp_path / "out" / "00000-twoshot.wav")]
+    unconfined = run_batch(read_manifest(manifest), tmp_path / "free", workers=1)
+    assert unconfined.ok == 1 and (tmp_path / "free" / "00000-twoshot.flac").is_file()
+
+
 def test_allow_root_confines_twistedwave_jobs(tmp_path, capsys):
     """``--allow-root``: a TwistedWave job's urls and store must lie inside the allowed folders or ``--out``
     (the refusal does not tell whether a path exists); without it the manifest is the user's own."""

@@ -29,9 +29,9 @@ def _table(summary: Summary) -> str:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from mixdown.batch.manifest import read_manifest
-    from mixdown.batch.runner import run_batch  # the renderer loads only when a batch runs
+    from mixdown.batch.runner import confinement_for, run_batch  # the renderer loads only when a batch runs
 
-    jobs = read_manifest(args.manifest)
+    jobs = read_manifest(args.manifest, confinement_for(args.allow_root, args.allow_private_http, args.out))
     with progress_for(args, "batch", unit="jobs") as progress:
         def report(summary: Summary) -> None:
             progress(summary.done, summary.total - summary.skipped,

@@ -104,13 +104,14 @@ RUNNERS: dict[str, Callable[[dict, Path, Path], tuple[dict, float, Path]]] = {
 }
 
 
-def _twoshot_format(body: dict, base: Path) -> str | None:
+def _twoshot_format(body: dict, base: Path, confinement: Confinement | None) -> str | None:
     """The format a TwoShot job asks for: its ``format`` option, its render body, or the render body of
-    the document (inline or in ``project_file``)."""
+    the document (inline or in ``project_file``, read only if ``confinement`` allows it)."""
     document = body.get("project")
     if document is None and isinstance(body.get("project_file"), str):
         try:
-            document = load_json(_resolve(base, body["project_file"]))
+            path = _resolve(base, body["project_file"])
+            document = load_json(path if confinement is None else confinement.check_path(path, "project_file"))
         except MixdownError:
             document = None
     for holder in (body, body.get("render"), document.get("render") if isinstance(document, dict) else None):
@@ -128,21 +129,24 @@ def _extension(fmt: str) -> str:
     return fmt if fmt.isalnum() else "wav"
 
 
-def default_output(index: int, body: dict, base: Path = Path()) -> str:
-    """``00042-twoshot.mp3``: the job's index and kind, with the extension its format implies."""
+def default_output(index: int, body: dict, base: Path = Path(), confinement: Confinement | None = None) -> str:
+    """``00042-twoshot.mp3``: the job's index and kind, with the extension its format implies (a TwoShot
+    ``project_file`` outside ``confinement`` is not read for it)."""
     kind = body["kind"]
     if kind == "twistedwave" or (kind == "songclip" and isinstance(body.get("spec"), list)):
         return f"{index:05d}-{kind}"
     if kind == "songclip":
         fmt = body.get("format") if isinstance(body.get("format"), str) else "mp3"
     else:
-        fmt = _twoshot_format(body, base)
+        fmt = _twoshot_format(body, base, confinement)
     return f"{index:05d}-{kind}.{_extension(fmt or 'wav')}"
 
 
-def output_name(index: int, body: dict, base: Path = Path()) -> str:
+def output_name(index: int, body: dict, base: Path = Path(), confinement: Confinement | None = None) -> str:
     """Where in the output folder a job writes: its ``output``, else :func:`default_output`."""
-    return body["output"] if isinstance(body.get("output"), str) else default_output(index, body, base)
+    if isinstance(body.get("output"), str):
+        return body["output"]
+    return default_output(index, body, base, confinement)
 
 
 #: The files a TwoShot or Songclip job names (a TwistedWave job's are its urls, confined by its own adapter).
@@ -168,7 +172,7 @@ def run_job(index: int, body: dict, base: str, out_dir: str, confinement: Confin
     ``confinement`` (``--allow-root``) bounds the files every job names and the hosts a TwistedWave job's
     urls may reach."""
     started = time.perf_counter()
-    target = Path(out_dir) / output_name(index, body, Path(base))
+    target = Path(out_dir) / output_name(index, body, Path(base), confinement)
     record = {"index": index, "id": body.get("id"), "kind": body["kind"], "output": str(target)}
     try:
         runner = RUNNERS[body["kind"]]

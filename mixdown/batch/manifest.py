@@ -9,10 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from mixdown.api_compat.fields import shown
 from mixdown.api_compat.json_input import parse_json
 from mixdown.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from mixdown.api_compat.twistedwave.confine import Confinement
 
 KINDS = ("twoshot", "twistedwave", "songclip")
 
@@ -75,21 +79,22 @@ def _read(path: Path) -> bytes:
         raise InvalidInputError(f"cannot read {str(path)!r}: {error.strerror or error}", field="manifest") from None
 
 
-def _unique_outputs(jobs: list[Job]) -> None:
+def _unique_outputs(jobs: list[Job], confinement: Confinement | None) -> None:
     """Two jobs writing one output would each report ok while one overwrote the other: refused."""
     from mixdown.batch.kinds import output_name
 
     seen: dict[str, Job] = {}
     for job in jobs:
-        name = os.path.normcase(os.path.normpath(output_name(job.index, job.body, job.base)))
+        name = os.path.normcase(os.path.normpath(output_name(job.index, job.body, job.base, confinement)))
         if name in seen:
             raise InvalidInputError(f"writes {name!r}, as {seen[name].source} does", field=f"{job.source}.output")
         seen[name] = job
 
 
-def read_manifest(path: str | Path) -> list[Job]:
+def read_manifest(path: str | Path, confinement: Confinement | None = None) -> list[Job]:
     """Every job in ``path``, in order; a malformed job is an error naming its line or file, and so are two
-    jobs writing the same output."""
+    jobs writing the same output. A job's default output name may read its TwoShot ``project_file`` for
+    the format, only inside ``confinement`` when one is given (``mixdown batch --allow-root``)."""
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file())
@@ -101,5 +106,5 @@ def read_manifest(path: str | Path) -> list[Job]:
                 jobs.append(_job(len(jobs), line, path.parent, f"line {number}"))
     else:
         raise InvalidInputError(f"no such manifest: {str(path)!r}", field="manifest")
-    _unique_outputs(jobs)
+    _unique_outputs(jobs, confinement)
     return jobs

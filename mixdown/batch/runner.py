@@ -128,7 +128,7 @@ def run_batch(
     out_dir = Path(out_dir)
     if workers is not None and workers < 1:
         raise InvalidInputError(f"must be at least 1, got {workers}", field="--workers")
-    confinement = _confinement(allow_roots, allow_private_http, out_dir)
+    confinement = confinement_for(allow_roots, allow_private_http, out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as error:
@@ -175,21 +175,23 @@ def run_batch(
                     progress(summary)
         except KeyboardInterrupt:
             summary.interrupted = True
-            _interrupted(executor, futures, recorded, record, out_dir)
+            _interrupted(executor, futures, recorded, record, out_dir, confinement)
     summary.wall_seconds = time.perf_counter() - started
     return summary
 
 
-def _confinement(roots: list[str | Path] | None, allow_private_http: bool, out_dir: Path) -> Confinement | None:
+def confinement_for(roots: list[str | Path] | None, allow_private_http: bool,
+                    out_dir: str | Path) -> Confinement | None:
+    """What ``allow_roots`` confines a batch writing to ``out_dir`` to (None: nothing)."""
     if not roots:
         if allow_private_http:
             raise InvalidInputError("goes with --allow-root", field="--allow-private-http")
         return None
-    return Confinement.of([*roots, out_dir], allow_private_http=allow_private_http)
+    return Confinement.of([*roots, Path(out_dir)], allow_private_http=allow_private_http)
 
 
 def _interrupted(executor: Executor, futures: dict[Future, Job], recorded: set[Future],
-                 record: Callable[[dict], None], out_dir: Path) -> None:
+                 record: Callable[[dict], None], out_dir: Path, confinement: Confinement | None) -> None:
     """After Ctrl-C: record every job that finished (its output is in place), stop the local workers, and
     record the jobs they were running as cancelled (their temporary files removed)."""
     for future in futures:
@@ -206,7 +208,7 @@ def _interrupted(executor: Executor, futures: dict[Future, Job], recorded: set[F
     for future in running:
         job = futures[future]
         record({"index": job.index, "id": job.body.get("id"), "kind": job.kind, "status": "cancelled",
-                "output": str(out_dir / output_name(job.index, job.body, job.base)),
+                "output": str(out_dir / output_name(job.index, job.body, job.base, confinement)),
                 "error": {"type": "Cancelled", "message": "interrupted (Ctrl-C) before it finished"},
                 "job_sha256": job_digest(job)})
 
