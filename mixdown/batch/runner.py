@@ -191,7 +191,7 @@ def confinement_for(roots: list[str | Path] | None, allow_private_http: bool,
 
 
 def _interrupted(executor: Executor, futures: dict[Future, Job], recorded: set[Future],
-                 record: Callable[[dict], None], out_dir: Path, confinement: Confinement | None) -> None:
+                 record: Callable[[dict], None], out_dir: Path, confinement: Confinement | None = None) -> None:
     """After Ctrl-C: record every job that finished (its output is in place), stop the local workers, and
     record the jobs they were running as cancelled (their temporary files removed)."""
     for future in futures:
