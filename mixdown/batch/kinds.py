@@ -6,7 +6,6 @@ and to Dask workers alike), writes its output atomically, and reports errors as 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import time
 import traceback
@@ -62,7 +61,7 @@ def output_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _twoshot(body: dict, base: Path, target: Path) -> tuple[dict, float, Path]:
+def _twoshot(body: dict, base: Path, target: Path, confinement: Confinement | None) -> tuple[dict, float, Path]:
     from mixdown.api_compat.twoshot.service import load_document, render_document
 
     document = body["project"] if "project" in body else load_document(_resolve(base, body["project_file"]))
@@ -77,7 +76,7 @@ def _twoshot(body: dict, base: Path, target: Path) -> tuple[dict, float, Path]:
     return reply, reply["duration"], target
 
 
-def _songclip(body: dict, base: Path, target: Path) -> tuple[dict, float, Path]:
+def _songclip(body: dict, base: Path, target: Path, confinement: Confinement | None) -> tuple[dict, float, Path]:
     from mixdown.api_compat.songclip.clips import render_clips
 
     reply = render_clips(
@@ -91,15 +90,17 @@ def _songclip(body: dict, base: Path, target: Path) -> tuple[dict, float, Path]:
     return reply, sum(c["duration"] for c in clips), target
 
 
-def _twistedwave(body: dict, base: Path, target: Path,
-                 confinement: Confinement | None = None) -> tuple[dict, float, Path]:
+def _twistedwave(body: dict, base: Path, target: Path, confinement: Confinement | None) -> tuple[dict, float, Path]:
     from mixdown.api_compat.twistedwave.batch import run_batch_job
 
     return run_batch_job(body, base, target, confinement)
 
 
 #: Each runner returns the reply, the seconds of audio it wrote, and where it wrote them.
-RUNNERS: dict[str, Callable[[dict, Path, Path], tuple[dict, float, Path]]] = {
+#: Each kind's runner: (body, base folder, output, confinement) -> (reply, audio seconds, path written). The
+#: files a TwoShot or Songclip job names are confined before it runs (:func:`_confine_paths`); a TwistedWave
+#: job's urls and store are confined by its own adapter, which takes the confinement.
+RUNNERS: dict[str, Callable[[dict, Path, Path, Confinement | None], tuple[dict, float, Path]]] = {
     "twoshot": _twoshot, "songclip": _songclip, "twistedwave": _twistedwave,
 }
 
@@ -175,12 +176,9 @@ def run_job(index: int, body: dict, base: str, out_dir: str, confinement: Confin
     target = Path(out_dir) / output_name(index, body, Path(base), confinement)
     record = {"index": index, "id": body.get("id"), "kind": body["kind"], "output": str(target)}
     try:
-        runner = RUNNERS[body["kind"]]
-        if body["kind"] == "twistedwave":
-            runner = functools.partial(_twistedwave, confinement=confinement)
-        elif confinement is not None:
+        if confinement is not None:
             _confine_paths(body, Path(base), confinement)
-        reply, audio_seconds, written = runner(body, Path(base), target)
+        reply, audio_seconds, written = RUNNERS[body["kind"]](body, Path(base), target, confinement)
     except MixdownError as error:
         return {**record, "status": "failed", "error": {"type": type(error).__name__, "field": error.field,
                                                         "message": error.message},
