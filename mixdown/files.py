@@ -25,7 +25,7 @@ from mixdown.errors import InvalidInputError
 from mixdown.formats.audio_io import sndfile_container, write_blocks
 from mixdown.formats.export import ExportResult, encode_blocks, export
 from mixdown.formats.spec import OutputSpec, format_for_extension
-from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile, frames_of
+from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile, frames_of, reported
 
 #: Longest input (frames x channels) an operation that needs the whole signal holds in memory: the
 #: true-peak limiter of :func:`normalize_file`, ``mixdown stretch``, ``mixdown bpm``. They need about 20 to
@@ -133,16 +133,6 @@ def write_audio(
     return export(audio, sample_rate, spec or format_for_extension(str(path)), path)
 
 
-def _reported(blocks: Iterable[np.ndarray], progress: Progress | None, done: int, total: int | None
-              ) -> Iterator[np.ndarray]:
-    """The blocks, telling ``progress`` the frames done (from ``done``) of ``total`` after each."""
-    for block in blocks:
-        yield block
-        done += block.shape[1]
-        if progress is not None:
-            progress(done, total)
-
-
 def _known_frames(reader: AudioFile) -> int | None:
     """The file's length when its header states it (no counting pass just for a progress bar)."""
     return reader.header_frames
@@ -204,7 +194,7 @@ def loudness_file(path: str | os.PathLike[str], *, block_frames: int = DEFAULT_B
     """
     with AudioFile(path) as reader:
         meter = LoudnessMeter(reader.sample_rate, reader.channels)
-        for block in _reported(reader.blocks(block_frames), progress, 0, _known_frames(reader)):
+        for block in reported(reader.blocks(block_frames), progress, _known_frames(reader)):
             meter.add(block)
     return meter.report()
 
@@ -304,11 +294,11 @@ def normalize_file(
         total = None if known is None else 2 * known
 
         def first_pass() -> Iterator[np.ndarray]:
-            return _reported(reader.blocks(block_frames), progress, 0, total)
+            return reported(reader.blocks(block_frames), progress, total)
 
         def second_pass() -> Iterator[np.ndarray]:
             reader.seek(0)
-            return _reported(reader.blocks(block_frames), progress, reader.frames, total)
+            return reported(reader.blocks(block_frames), progress, total, reader.frames)
 
         if peak_dbfs is not None:
             peak = np.float32(0.0)

@@ -8,7 +8,7 @@ are atomic and never wrap: float samples are clipped to [-1, 1] before an intege
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from mixdown.formats.atomic import atomic_path
 from mixdown.formats.encoders.vorbis import WRITE_FRAMES
 from mixdown.formats.ogg_serial import set_serial
 from mixdown.formats.size_limit import SizeGuard, container_for
-from mixdown.formats.stream import ESTIMATED_LENGTH, NOT_FOR_LIBSNDFILE, AudioFile
+from mixdown.formats.stream import ESTIMATED_LENGTH, NOT_FOR_LIBSNDFILE, AudioFile, reported, split
 from mixdown.formats.write_failure import write_failures
 
 __all__ = ["DEFAULT_SUBTYPES", "ESTIMATED_LENGTH", "NOT_FOR_LIBSNDFILE", "file_info", "read",
@@ -159,14 +159,6 @@ def write(
     audio = as_audio(audio)
     blocks: Iterable[np.ndarray] = [audio]
     if progress is not None:
-        blocks = _reporting(audio, progress)
+        blocks = reported(split(audio, WRITE_FRAMES), progress, audio.shape[1])
     write_blocks(path, blocks, sample_rate, audio.shape[0], subtype=subtype, container=container,
                  frames=audio.shape[1])
-
-
-def _reporting(audio: np.ndarray, progress: Callable[[int, int], None]) -> Iterator[np.ndarray]:
-    """``audio`` in the blocks :func:`write_blocks` writes anyway, telling ``progress`` after each."""
-    total = audio.shape[1]
-    for first in range(0, total, WRITE_FRAMES):
-        yield audio[:, first : first + WRITE_FRAMES]
-        progress(min(first + WRITE_FRAMES, total), total)

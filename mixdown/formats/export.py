@@ -8,7 +8,7 @@ and :func:`encode` write audio as given, for callers that stream a render or hav
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from mixdown.errors import InvalidInputError
 from mixdown.formats.atomic import atomic_path
 from mixdown.formats.encoders import open_encoder
 from mixdown.formats.spec import OutputSpec, check_encodable, parse_output
-from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile, frames_of
+from mixdown.formats.stream import DEFAULT_BLOCK_FRAMES, AudioFile, frames_of, reported
 from mixdown.formats.tags import write_tags
 
 
@@ -233,17 +233,8 @@ def export_file(
         elif known is not None and rate != from_rate:
             known = resampled_length(known, from_rate, rate)
         if progress is not None:
-            blocks = _progressing(blocks, progress, known)
+            blocks = reported(blocks, progress, known)
         path = _target(target, spec)
         plain = OutputSpec(spec.format, options, dither=spec.dither, given=spec.given)
         frames = encode_blocks(path, blocks, rate, channels, plain, frames=known)
     return ExportResult(path, spec.format, options, rate, channels, frames)
-
-
-def _progressing(blocks: Iterable[np.ndarray], progress: Callable[[int, int | None], None],
-                 total: int | None) -> Iterator[np.ndarray]:
-    done = 0
-    for block in blocks:
-        yield block
-        done += block.shape[1]
-        progress(done, total)

@@ -9,7 +9,7 @@ measured, converted or cut with the memory of a few seconds of audio.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -279,3 +279,28 @@ def frames_of(blocks: Iterable[np.ndarray], skip: int, frames: int) -> Iterator[
 
 
 __all__ = ["DEFAULT_BLOCK_FRAMES", "AudioFile", "frames_of", "open_audio"]
+
+
+def split(audio: np.ndarray, frames: int) -> Iterator[np.ndarray]:
+    """``audio`` (channels, n) as views of ``frames`` frames each (the last may be shorter)."""
+    for first in range(0, audio.shape[1], frames):
+        yield audio[:, first : first + frames]
+
+
+def reported(blocks: Iterable[np.ndarray], progress: Callable[[int, int | None], None] | None, total: int | None,
+             done: int = 0) -> Iterator[np.ndarray]:
+    """The blocks, telling ``progress`` the frames done so far (counting from ``done``) of ``total`` after
+    each one is used.
+
+    Examples
+    --------
+    >>> told = []
+    >>> _ = list(reported(split(np.zeros((1, 5), np.float32), 2), lambda d, t: told.append((d, t)), 5))
+    >>> told
+    [(2, 5), (4, 5), (5, 5)]
+    """
+    for block in blocks:
+        yield block
+        done += block.shape[1]
+        if progress is not None:
+            progress(done, total)

@@ -32,7 +32,7 @@ from mixdown.formats import atomic_path
 from mixdown.formats.atomic import STDIO
 from mixdown.formats.export import encode_blocks
 from mixdown.formats.naming import resolve_output
-from mixdown.formats.stream import AudioFile
+from mixdown.formats.stream import AudioFile, reported, split
 
 
 class SongclipFailError(MixdownError):
@@ -396,12 +396,8 @@ class _Encoded:
         self.progress = progress
 
     def blocks(self, audio: np.ndarray) -> Iterator[np.ndarray]:
-        for start in range(0, audio.shape[1], self.BLOCK_FRAMES):
-            block = audio[:, start:start + self.BLOCK_FRAMES]
-            yield block
-            self.done += block.shape[1]
-            if self.progress is not None:
-                self.progress(self.done, self.total)
+        yield from reported(split(audio, self.BLOCK_FRAMES), self.progress, self.total, self.done)
+        self.done += audio.shape[1]
 
 
 def _write_all(song: Song, specs: list, targets: list[Path], spec_out: dict, preset: Preset | None, curve: str,

@@ -27,6 +27,7 @@ from mixdown.errors import MixdownError
 from mixdown.formats.export import encode_blocks
 from mixdown.formats.naming import resolve_output
 from mixdown.formats.spec import OutputSpec, parse_output
+from mixdown.formats.stream import reported
 from mixdown.formats.table import FORMATS
 
 Progress = Callable[[int, int], None]
@@ -116,15 +117,6 @@ def output_spec(fmt: str, quality: str, options: Mapping[str, Any] | None = None
     if implied("bit_rate"):
         spec["bit_rate"] = max(rate for rate in table["bit_rate"].allowed if rate <= wanted["bit_rate"])
     return {**spec, **given}
-
-
-def _counted(blocks: Iterator[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
-    done = 0
-    for block in blocks:
-        yield block
-        done += block.shape[1]
-        if progress:
-            progress(done, total)
 
 
 def _with_overrides(document: object, overrides: dict) -> object:
@@ -291,5 +283,5 @@ def _checked_spec(fmt: str, quality: str, options: Mapping[str, Any] | None) -> 
 def _encode(plan: RenderPlan, output: str, spec: OutputSpec, progress: Progress | None,
             materials: MaterialCache | None, meter: PeakMeter) -> int:
     blocks = _metered(render_blocks(plan.timeline, plan.start, plan.end, materials=materials), meter)
-    return encode_blocks(output, _counted(blocks, plan.frames, progress), plan.timeline.sample_rate,
+    return encode_blocks(output, reported(blocks, progress, plan.frames), plan.timeline.sample_rate,
                          plan.timeline.channels, spec, frames=plan.frames)
