@@ -36,6 +36,16 @@ def clicks():
     return audio, positions
 
 
+@pytest.mark.parametrize("frequency", [749.15, 1000.0, 1189.21, 1498.31, 2000.0])
+def test_fit_tone_reads_a_perfect_tone_at_float32_rounding(frequency):
+    """The instrument's own floor: a sine exact but for float32 rounding reads about -154 dB at any
+    frequency (the frequency search was once relative to the frequency, which read -89 to -106 dB)."""
+    t = np.arange(SR) / SR
+    fit = fit_tone((0.5 * np.sin(2 * np.pi * frequency * t + 0.3)).astype(np.float32), SR)
+    assert fit.thd_n_db <= -145.0
+    assert fit.frequency == pytest.approx(frequency, abs=1e-6)
+
+
 @pytest.mark.parametrize("quality", list(PRESETS))
 @pytest.mark.parametrize("ratio", [0.5, 0.8, 1.25, 2.0])
 def test_tone_keeps_frequency_purity_and_level(sine, ratio, quality):
