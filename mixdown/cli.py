@@ -234,7 +234,8 @@ def _parser() -> argparse.ArgumentParser:
     stretch.add_argument("--semitones", type=_finite, default=0.0, metavar="S",
                          help="pitch offset (default: %(default)g)")
     stretch.add_argument("--quality", choices=["draft", "standard", "high"], default="high",
-                         help="phase vocoder preset: FFT 2048, 3072 or 4096 (default: %(default)s)")
+                         help="phase vocoder preset: FFT 2048, 3072 or 4096; a pitch shift's is 2048, 4096 or 4096 "
+                              "(default: %(default)s)")
     stretch.add_argument("--varispeed", action="store_true", help="resample: pitch follows speed, as on tape")
     stretch.add_argument("--formants", type=_finite, nargs="?", const=1.0, metavar="AMOUNT",
                          help="how much of the spectral envelope (formants) stays in place when the pitch moves, "

@@ -24,9 +24,9 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
 
 The presets trade window length and overlap for speed (frames/hop): ``draft`` 2048/1024 with square-root
 Hann windows, ``standard`` 3072/1024 and ``high`` 4096/1024 with Hann windows. When the pitch moves,
-``standard`` and ``high`` use Vorbis windows at half-window hops (3072/1536, 4096/2048), which score the
-same there at half the frames, and cross-fade consecutive frames over an eighth of a window (so that a
-vibrato does not beat between them; ``PITCH_PRESETS``).
+``standard`` and ``high`` both analyse with 4096-sample Hann windows at half-window hops, in float64, and
+cross-fade consecutive frames over an eighth of a window (so that a vibrato does not beat between them;
+``PITCH_PRESETS``): half the frames of the time-stretch presets, with a tone's residue as low.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.fft
 import soxr
+from soxr import soxr_ext
 
 from mixdown.engine import stretch_kernels
 from mixdown.engine.audio import as_audio, check_sample_rate
@@ -58,6 +59,11 @@ _TRANSIENT_RISE = 2.0
 #: (see :func:`formant_amount`).
 FORMANTS = 0.4
 RATIO_RANGE = (1 / 16, 16.0)
+#: libsoxr's 24-bit recipe (``SOXR_24_BITQ``), for the pitch shift's resampling. It filters in double
+#: precision, as VHQ (28-bit) does: a tone resampled leaves a residue under -150 dB, where HQ (20-bit,
+#: single precision) leaves -134 dB; and it is faster than either. python-soxr's ``resample`` names only
+#: QQ to VHQ, so this goes to the split-channel call that ``resample`` itself makes (VHQ if that is gone).
+SOXR_24_BIT = 5
 SEMITONE_RANGE = (-48.0, 48.0)
 
 
@@ -65,18 +71,21 @@ SEMITONE_RANGE = (-48.0, 48.0)
 class Preset:
     """Phase vocoder settings.
 
-    ``window`` is the analysis and synthesis window: ``"hann"`` needs a hop of ``n_fft / 3`` or less
-    (its square overlap-adds to a constant there); ``"sqrt-hann"`` and ``"vorbis"`` (``sin(pi/2 sin^2)``,
-    power-complementary like it) work at ``n_fft / 2``, half the frames. The square-root Hann window's
-    edges are not smooth: its sidelobes fall 12 dB an octave, and in the bins near 0 Hz the mirror image
-    of a tone, turned with the tone's phase, leaves a residue about 90 dB under it; the Vorbis window's
-    fall 18 dB an octave, as Hann's do. ``crossfade`` (a fraction of ``n_fft``, at half-window hops only)
-    keeps the analysis window for its frequency resolution but makes the product of the analysis and
-    synthesis windows a trapezoid whose raised-cosine edges, that wide, overlap-add to one: consecutive
-    synthesis frames overlap only there. In a pitch shift, frames are analysed ``hop * stretch`` apart
-    and placed ``hop`` apart, so a partial with vibrato has different frequencies in two neighbouring
-    frames; over a whole half-window of overlap they beat, and the partial dips by up to 8 dB between
-    frames (librosa counts those dips as onsets), while over an eighth of a window they barely do.
+    ``window`` is the analysis window, and the synthesis window too without ``crossfade``: ``"hann"`` then
+    needs a hop of ``n_fft / 3`` or less (its square overlap-adds to a constant there); ``"sqrt-hann"`` and
+    ``"vorbis"`` (``sin(pi/2 sin^2)``, power-complementary like it) work at ``n_fft / 2``, half the frames.
+    The square-root Hann window's edges are not smooth: its sidelobes fall 12 dB an octave, and in the bins
+    near 0 Hz the mirror image of a tone, turned with the tone's phase, leaves a residue about 90 dB under
+    it; the Vorbis and Hann windows' fall 18 dB an octave, Hann's from a lower start.
+
+    ``crossfade`` (a fraction of ``n_fft``) keeps the analysis window for its frequency resolution but
+    makes the product of the analysis and synthesis windows a trapezoid ``hop`` wide whose raised-cosine
+    edges, that wide, overlap-add to one, whatever the analysis window: consecutive synthesis frames overlap
+    only there. In a pitch shift, frames are analysed ``hop * stretch`` apart and placed ``hop`` apart, so
+    a partial with vibrato has different frequencies in two neighbouring frames; over a whole half-window of
+    overlap they beat, and the partial dips by up to 8 dB between frames (librosa counts those dips as
+    onsets), while over an eighth of a window they barely do.
+
     ``transients`` turns onset detection and phase reset on. The stretch
     keeps an attack's decay in its own time for up to ``hold`` zone reaches (see :func:`time_map`): 16 for
     a time stretch at ``standard`` and ``high`` (the decay runs on until the next attack needs the room or
@@ -86,6 +95,10 @@ class Preset:
     30 ms for a time stretch (a voice's legato notes land within librosa's 20 ms onset tolerance, mostly),
     and 30 ms of the resampled output for pitch shifting (at -5 or +7 semitones four reaches would move
     it up to 57 ms).
+
+    ``float64_analysis`` frames and transforms the input in float64. A float32 transform's rounding sets
+    the floor of what a frame carries (about -135 dB under a tone); where each output sample comes from
+    one frame, as in the cross-fade's flat part, nothing averages it down (75% overlap averaged four).
     """
 
     n_fft: int
@@ -95,6 +108,7 @@ class Preset:
     hold: int = 4
     drift: float = math.inf
     crossfade: float = 0.0
+    float64_analysis: bool = False
 
     def windows(self) -> np.ndarray:
         hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.n_fft) / self.n_fft)
@@ -109,9 +123,9 @@ class Preset:
         well above zero wherever the trapezoid is not)."""
         if not self.crossfade:
             return analysis, hop / float(np.sum(analysis**2))
-        past_quarter = np.abs(np.arange(self.n_fft) - self.n_fft / 2) - self.n_fft / 4
+        past_edge = np.abs(np.arange(self.n_fft) - self.n_fft / 2) - self.hop / 2
         width = self.crossfade * self.n_fft
-        trapezoid = 0.5 - 0.5 * np.sin(np.pi * np.clip(past_quarter / width, -0.5, 0.5))
+        trapezoid = 0.5 - 0.5 * np.sin(np.pi * np.clip(past_edge / width, -0.5, 0.5))
         synthesis = np.divide(trapezoid, analysis, out=np.zeros(self.n_fft), where=trapezoid > 0)
         return synthesis, hop / float(np.sum(analysis * synthesis))
 
@@ -121,13 +135,12 @@ PRESETS = {
     "standard": Preset(3072, 1024, hold=16, drift=0.03),
     "high": Preset(4096, 1024, hold=16, drift=0.03),
 }
-#: Pitch shifting at half-window hops with Vorbis windows scores as the Hann presets do, on rendered
-#: instruments and on a tone (THD+N), at half the frames; frames cross-fade over an eighth of a window.
-PITCH_PRESETS = {
-    "draft": PRESETS["draft"],
-    "standard": Preset(3072, 1536, window="vorbis", drift=0.03, crossfade=0.125),
-    "high": Preset(4096, 2048, window="vorbis", drift=0.03, crossfade=0.125),
-}
+#: Pitch shifting at half-window hops, frames cross-faded over an eighth of a window and analysed in
+#: float64, scores as the Hann presets do on rendered instruments and on a tone (THD+N) at half the frames.
+#: ``standard`` shifts as ``high`` does: at these hops 3072-sample windows saved no time, and their
+#: leakage of a tone's mirror image (the bins near 0 Hz turn with the tone) left a residue 10 dB higher.
+_HALF_HOP_PITCH = Preset(4096, 2048, drift=0.03, crossfade=0.125, float64_analysis=True)
+PITCH_PRESETS = {"draft": PRESETS["draft"], "standard": _HALF_HOP_PITCH, "high": _HALF_HOP_PITCH}
 
 
 def output_length(frames: int, ratio: float) -> int:
@@ -146,13 +159,18 @@ def _check(ratio: float, semitones: float, quality: str) -> Preset:
     return PRESETS[quality]
 
 
-def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str = "VHQ") -> np.ndarray:
+def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str | int = "VHQ") -> np.ndarray:
     """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``.
 
     soxr reads the channels as they lie, one row each (``audio.T`` is its split-channel layout, and it
     treats channels independently), and its result is returned as it is when it has the length wanted
-    and the layout: no transposed copy in or out."""
-    converted = soxr.resample(audio.T, factor, 1.0, quality=quality).T
+    and the layout: no transposed copy in or out. ``quality`` is one of python-soxr's names or
+    ``SOXR_24_BIT``."""
+    split_channels = getattr(soxr_ext, "csoxr_split_ch_float32", None)
+    if quality == SOXR_24_BIT and split_channels is not None:
+        converted = split_channels(factor, 1.0, audio.T, SOXR_24_BIT).T
+    else:
+        converted = soxr.resample(audio.T, factor, 1.0, quality="VHQ" if quality == SOXR_24_BIT else quality).T
     if converted.shape[1] == frames and converted.flags.c_contiguous:
         return converted
     out = np.zeros((audio.shape[0], frames), dtype=np.float32)
@@ -342,6 +360,7 @@ def phase_vocoder(
     in_centres = _map(anchors, out_centres.astype(np.float64), stretch)
     window64 = preset.windows()
     window = window64.astype(np.float32)
+    analysis_window, frame_type = (window64, np.float64) if preset.float64_analysis else (window, np.float32)
     synthesis64, scale = preset.synthesis(window64, hop)
     synthesis = synthesis64.astype(np.float32)
     bins = n_fft // 2 + 1
@@ -359,18 +378,30 @@ def phase_vocoder(
     powers = np.empty((CHUNK_FRAMES, bins), dtype=np.float32)
     peaks = np.empty(bins, dtype=np.int64)
     rotations = np.empty(bins, dtype=np.complex64)
-    frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=np.float32)
+    frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=frame_type)
+    lag_frames = np.empty(channels * CHUNK_FRAMES * n_fft, dtype=np.float32)
     out = np.zeros((channels, out_frames), dtype=np.float32)
     for lo in range(0, out_centres.shape[0], CHUNK_FRAMES):
         hi = min(lo + CHUNK_FRAMES, out_centres.shape[0])
         count = hi - lo
-        centres, lag_index = _with_lagged(in_centres[lo:hi], hop)
-        chunk = frames[: channels * centres.shape[0] * n_fft].reshape(channels, centres.shape[0], n_fft)
-        stretch_kernels.gather_frames(audio, centres, window, chunk)
-        spectra = scipy.fft.rfft(chunk, axis=2, workers=1)
+        if preset.float64_analysis:
+            # The lagged frames give only their peaks' phase change, which float32 carries well enough (in
+            # float64 too they would gain a tone 0.4 dB and cost a third more time in transforms).
+            main = frames[: channels * count * n_fft].reshape(channels, count, n_fft)
+            stretch_kernels.gather_frames(audio, in_centres[lo:hi], analysis_window, main)
+            spectra = scipy.fft.rfft(main, axis=2, workers=1)
+            lag = lag_frames[: channels * count * n_fft].reshape(channels, count, n_fft)
+            stretch_kernels.gather_frames(audio, in_centres[lo:hi] - hop, window, lag)
+            lagged = scipy.fft.rfft(lag, axis=2, workers=1)
+            lag_index = np.arange(count)
+        else:
+            centres, lag_index = _with_lagged(in_centres[lo:hi], hop)
+            chunk = frames[: channels * centres.shape[0] * n_fft].reshape(channels, centres.shape[0], n_fft)
+            stretch_kernels.gather_frames(audio, centres, analysis_window, chunk)
+            spectra = lagged = scipy.fft.rfft(chunk, axis=2, workers=1)
         synth_chunk = synth[: channels * count * bins].reshape(channels, count, bins)
         stretch_kernels.lock_phases(
-            spectra[:, :count], spectra, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, powers[:count], peaks,
+            spectra[:, :count], lagged, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, powers[:count], peaks,
             rotations
         )
         if envelope is not None:
@@ -459,9 +490,7 @@ def stretch(
     envelope = EnvelopeKeeper(preset.n_fft, sample_rate, pitch, amount) if amount > 0 else None
     stretched = phase_vocoder(audio, sample_rate, stretch_factor, output_length(audio.shape[1], stretch_factor), preset,
                               envelope, progress)
-    # soxr's HQ (20-bit, artefacts under -120 dB) is a third faster than VHQ and well under the phase
-    # vocoder's own (-90 dB THD+N on a tone).
-    return _resample_by(stretched, pitch, frames, "HQ")
+    return _resample_by(stretched, pitch, frames, SOXR_24_BIT)
 
 
 def formant_amount(audio: np.ndarray, sample_rate: int, formants: float | bool | None = None) -> float:
