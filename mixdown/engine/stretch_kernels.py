@@ -92,6 +92,60 @@ def _rotate(out: np.ndarray, row: np.ndarray, turns: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
+def _largest(values: np.ndarray, scratch: np.ndarray) -> np.float32:
+    """The largest of the non-negative float32 ``values``, through a maximum over their bits (which order
+    as the floats do): an integer maximum vectorises where ``ndarray.max`` (minding NaN) does not.
+    ``scratch``: one int32, to read the bits back as a float."""
+    bits = values.view(np.int32)
+    top = np.int32(0)
+    for k in range(bits.shape[0]):
+        top = max(top, bits[k])
+    scratch[0] = top
+    return scratch.view(np.float32)[0]
+
+
+@numba.njit(cache=True)
+def _peaks_and_bounds(power: np.ndarray, peak: np.ndarray, peaks: np.ndarray, bounds: np.ndarray) -> int:
+    """List the bins set in ``peak`` (from 2 to ``bins - 3``) in ``peaks`` and return their count; for each
+    peak after the first, ``bounds[i]`` is the first bin of its region: one past the first power minimum
+    from the peak before up to the bin before this one.
+
+    One pass with a running minimum of a key ordering (peaks seen, descending; power; bin), so each peak
+    restarts the search without a reset: a reset is a select on the running minimum's dependency chain,
+    which LLVM turns into a branch that mispredicts at every new minimum (twice as slow). The bits of a
+    non-negative float32 order as it does and take 31 bits; the counts and bins take 16 each. Indices are
+    unsigned where numba cannot prove them non-negative: a signed one costs a wrap-around test and select
+    on every access (a third of this loop's time)."""
+    bits = power.view(np.int32)
+    count = 0
+    running = np.int64(0x7FFFFFFFFFFFFFFF)
+    for k in range(2, peak.shape[0] - 2):
+        at = np.uint64(k)
+        bounds[count] = (running & 0xFFFF) + 1
+        peaks[count] = k
+        count += peak[at]
+        running = min(running, (np.int64(0xFFFF - count) << 47) | (np.int64(bits[at]) << 16) | k)
+    return count
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _unit_turns(later: np.ndarray, earlier: np.ndarray, count: int, out: np.ndarray) -> None:
+    """``out[i] = later[i] * conj(earlier[i]) / |.|`` (1 where that is 0) for ``i < count``, in float64
+    and each operation as numba's complex ones do it. Apart from the gathers, so that it vectorises (the
+    numpy error model drops the zero-division check, a branch; a zero norm is never divided by)."""
+    for i in range(count):
+        y = later[i]
+        x = earlier[i]
+        re = np.float64(y.real) * np.float64(x.real) - np.float64(y.imag) * -np.float64(x.imag)
+        im = np.float64(y.real) * -np.float64(x.imag) + np.float64(y.imag) * np.float64(x.real)
+        size = re * re + im * im
+        still = size == 0.0
+        norm = 1.0 if still else math.sqrt(size)
+        out[i] = np.complex64(complex(1.0 if still else (re + im * 0.0) / norm,
+                                      0.0 if still else (im - re * 0.0) / norm))
+
+
+@numba.njit(cache=True)
 def lock_phases(
     spectra: np.ndarray,
     lagged: np.ndarray,
@@ -119,11 +173,16 @@ def lock_phases(
     ``f``'s power summed over channels (the formants' envelope reads it too).
     """
     channels, frames, bins = spectra.shape
+    if bins > 0xFFFF:
+        raise ValueError("lock_phases keys bins in 16 bits")
     turns = np.empty(bins, dtype=np.complex64)
     # Branch-free passes over the bins (peaks and regions change every few bins, which a branch mispredicts).
     peak = np.zeros(bins, dtype=np.bool_)
-    region_end = np.empty(bins, dtype=np.int64)
+    bounds = np.empty(bins, dtype=np.int64)
     region_starts = np.zeros(bins + 1, dtype=np.int64)
+    earlier = np.empty(bins, dtype=np.complex64)
+    later = np.empty(bins, dtype=np.complex64)
+    scratch = np.empty(1, dtype=np.int32)
     one = np.complex64(1.0)
     for f in range(frames):
         power = powers[f]
@@ -134,21 +193,18 @@ def lock_phases(
         if resets[f] >= 0 and mask.all():
             synth[:, f, :] = spectra[:, f, :]
             continue
-        top = power.max()
-        floor = max(top * np.float32(1e-12), np.float32(1e-30))
+        floor = max(_largest(power, scratch) * np.float32(1e-12), np.float32(1e-30))
         for k in range(2, bins - 2):
             p = power[k]
             peak[k] = (p > floor) & (p > power[k - 1]) & (p > power[k - 2]) & (p >= power[k + 1]) & (p >= power[k + 2])
-        count = 0
-        for k in range(2, bins - 2):
-            peaks[count] = k
-            count += peak[k]
+        count = _peaks_and_bounds(power, peak, peaks, bounds)
         if count == 0:
             synth[:, f, :] = spectra[:, f, :]
             continue
         lag = lag_index[f]
+        # Gathered apart from the arithmetic on them, which then vectorises.
         for i in range(count):
-            k = peaks[i]
+            k = np.uint64(peaks[i])
             loudest = 0
             best = np.float32(-1.0)
             for c in range(channels):
@@ -157,37 +213,19 @@ def lock_phases(
                 louder = m > best
                 best = m if louder else best
                 loudest = c if louder else loudest
-            xl = lagged[loudest, lag, k]
-            yp = prev_y[loudest, k] if f == 0 else synth[loudest, f - 1, k]
-            # yp * conj(xl) / |yp * conj(xl)| in float64, each operation as numba's complex ones do it.
-            re = np.float64(yp.real) * np.float64(xl.real) - np.float64(yp.imag) * -np.float64(xl.imag)
-            im = np.float64(yp.real) * -np.float64(xl.imag) + np.float64(yp.imag) * np.float64(xl.real)
-            size = re * re + im * im
-            still = size == 0.0
-            norm = 1.0 if still else math.sqrt(size)
-            rotations[i] = np.complex64(complex(1.0 if still else (re + im * 0.0) / norm,
-                                                0.0 if still else (im - re * 0.0) / norm))
-        # A peak's region ends at the first power minimum before the next peak: region_end[k] is one past
-        # the first minimum from the last peak up to bin k - 1 (the bits of non-negative floats order as
-        # the floats do; a peak's key is below every power, so it restarts the search).
-        bits = power.view(np.int32)
-        low = np.int32(0)
-        at = 0
-        for k in range(2, bins - 2):
-            level = bits[k]
-            key = np.int32(-2147483648) if peak[k] else level
-            region_end[k] = at + 1
-            lower = key < low
-            low = level if lower else low
-            at = k if lower else at
+            earlier[i] = lagged[loudest, lag, k]
+            later[i] = prev_y[loudest, k] if f == 0 else synth[loudest, f - 1, k]
+        _unit_turns(later, earlier, count, rotations)
         for i in range(1, count):
-            region_starts[region_end[peaks[i]]] += 1
+            region_starts[np.uint64(bounds[i])] += 1
         region = 0
-        reset = resets[f] >= 0
         for k in range(bins):
             region += region_starts[k]
             region_starts[k] = 0
-            turns[k] = one if reset and mask[k] else rotations[region]
+            turns[k] = rotations[np.uint64(region)]
+        if resets[f] >= 0:
+            for k in range(bins):
+                turns[k] = one if mask[k] else turns[k]
         for c in range(channels):
             _rotate(synth[c, f], spectra[c, f], turns)
     prev_y[:, :] = synth[:, frames - 1]
