@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -310,3 +312,19 @@ def test_a_large_stretch_keeps_the_level(kwargs):
     gain must follow the hop it uses, not the preset's."""
     out = middle_half(stretch(tone(440.0, 4.0, SR, amplitude=0.5), SR, **kwargs)[0])
     assert abs(20 * np.log10(np.sqrt(np.mean(out**2)) / np.sqrt(0.125))) < 0.1
+
+
+@pytest.mark.parametrize("recipe", ["24-bit", "VHQ fallback"])
+def test_the_pitch_resampler_keeps_a_tone_pure_and_exact_in_length(monkeypatch, recipe):
+    """soxr's 24-bit recipe is reached through python-soxr's split-channel call; without that call it
+    falls back to VHQ. Either way the length is the one asked for and a tone keeps its purity."""
+    stretch_module = importlib.import_module("mixdown.engine.stretch")
+    if recipe == "VHQ fallback":
+        monkeypatch.setattr(stretch_module, "soxr_ext", object())
+    audio = np.vstack([tone(1000.0, 2.0, SR, amplitude=0.5)[0], tone(700.0, 2.0, SR, amplitude=0.5)[0]])
+    out = stretch_module._resample_by(audio, 2 ** (3 / 12), 74_200, stretch_module.SOXR_24_BIT)
+    assert out.shape == (2, 74_200) and out.dtype == np.float32
+    for row, hz in zip(out, (1000.0, 700.0), strict=True):
+        fit = fit_tone(middle_half(row), SR)
+        assert abs(fit.cents_from(hz * 2 ** (3 / 12))) < 1e-4
+        assert fit.thd_n_db <= -145.0

@@ -151,23 +151,36 @@ def pair_motions(f0: np.ndarray, levels: np.ndarray, usable: np.ndarray, reach: 
 def mixed_frames(audio: np.ndarray, centres: np.ndarray, step: int, window: np.ndarray, out: np.ndarray) -> None:
     """``out[f, j]``: the mean of ``audio``'s channels, averaged over ``step`` (1 or 2) samples, at sample
     ``(centres[f] - n/2 + j) * step``, times ``window[j]``; zero outside the audio. Only the frames read
-    are mixed, not the whole source."""
+    are mixed, not the whole source. Stereo at half rate, the common case, has its own loop (a third of
+    the time; the same sums in the same order)."""
     channels, length = audio.shape
     n = window.shape[0]
     count = np.float32(channels)
+    scale = np.float32(step)
     for f in range(centres.shape[0]):
-        for j in range(n):
-            at = (centres[f] - n // 2 + j) * step
-            if at < 0 or at + step > length:
-                out[f, j] = 0.0
-                continue
+        first = centres[f] - n // 2
+        lo = min(max(0, -first), n)
+        hi = max(min(n, length // step - first), lo)
+        row = out[f]
+        row[:lo] = 0.0
+        row[hi:] = 0.0
+        if channels == 2 and step == 2:
+            left, right = audio[0], audio[1]
+            for j in range(lo, hi):
+                i = 2 * (first + j)
+                total = np.float32(0.0) + (left[i] + right[i]) / count
+                total += (left[i + 1] + right[i + 1]) / count
+                row[j] = total / scale * window[j]
+            continue
+        for j in range(lo, hi):
+            at = (first + j) * step
             total = np.float32(0.0)
             for i in range(at, at + step):
                 mono = audio[0, i]
                 for c in range(1, channels):
                     mono += audio[c, i]
                 total += mono / count
-            out[f, j] = total / np.float32(step) * window[j]
+            row[j] = total / scale * window[j]
 
 
 def envelope_motion(audio: np.ndarray, sample_rate: int) -> float | None:

@@ -374,15 +374,17 @@ def phase_vocoder(
     channels = audio.shape[0]
     prev_y = np.zeros((channels, bins), dtype=np.complex64)
     # Flat scratch viewed per chunk: a partial chunk is C-contiguous too, so the kernels see one layout.
-    synth = np.empty(channels * CHUNK_FRAMES * bins, dtype=np.complex64)
-    powers = np.empty((CHUNK_FRAMES, bins), dtype=np.float32)
+    # float64 frames take twice the memory: chunks of half as many keep them as close to the cache.
+    chunk_frames = CHUNK_FRAMES // 2 if preset.float64_analysis else CHUNK_FRAMES
+    synth = np.empty(channels * chunk_frames * bins, dtype=np.complex64)
+    powers = np.empty((chunk_frames, bins), dtype=np.float32)
     peaks = np.empty(bins, dtype=np.int64)
     rotations = np.empty(bins, dtype=np.complex64)
-    frames = np.empty(channels * 2 * CHUNK_FRAMES * n_fft, dtype=frame_type)
-    lag_frames = np.empty(channels * CHUNK_FRAMES * n_fft, dtype=np.float32)
+    frames = np.empty(channels * 2 * chunk_frames * n_fft, dtype=frame_type)
+    lag_frames = np.empty(channels * chunk_frames * n_fft, dtype=np.float32)
     out = np.zeros((channels, out_frames), dtype=np.float32)
-    for lo in range(0, out_centres.shape[0], CHUNK_FRAMES):
-        hi = min(lo + CHUNK_FRAMES, out_centres.shape[0])
+    for lo in range(0, out_centres.shape[0], chunk_frames):
+        hi = min(lo + chunk_frames, out_centres.shape[0])
         count = hi - lo
         if preset.float64_analysis:
             # The lagged frames give only their peaks' phase change, which float32 carries well enough (in
