@@ -79,10 +79,31 @@ def overlap_add(frames: np.ndarray, starts: np.ndarray, window: np.ndarray, scal
 
 
 @numba.njit(cache=True)
-def _add_power(power: np.ndarray, row: np.ndarray) -> None:
+def _set_power(power: np.ndarray, level: np.ndarray, loudest: np.ndarray, row: np.ndarray) -> None:
+    """``power`` and ``level``: the powers of the first channel's ``row`` (``level`` stays -1 where it is
+    NaN, so any power beats it); ``loudest``: channel 0."""
     for k in range(row.shape[0]):
         v = row[k]
-        power[k] += v.real * v.real + v.imag * v.imag
+        m = v.real * v.real + v.imag * v.imag
+        power[k] = m
+        louder = m > -1.0
+        level[k] = m if louder else -1.0
+        loudest[k] = 0
+
+
+@numba.njit(cache=True)
+def _add_power(power: np.ndarray, level: np.ndarray, loudest: np.ndarray, row: np.ndarray, c: int) -> None:
+    """Add the powers of channel ``c``'s ``row`` to ``power`` (in the row's precision, then rounded to
+    float32); where they exceed ``level`` (the loudest so far: a tie keeps the first), channel ``c`` becomes
+    the ``loudest``. Per bin, in the pass that reads the row anyway, rather than per peak from scattered reads."""
+    channel = np.uint16(c)
+    for k in range(row.shape[0]):
+        v = row[k]
+        m = v.real * v.real + v.imag * v.imag
+        power[k] += m
+        louder = m > level[k]
+        level[k] = m if louder else level[k]
+        loudest[k] = channel if louder else loudest[k]
 
 
 @numba.njit(cache=True)
@@ -121,10 +142,12 @@ def _peaks_and_bounds(power: np.ndarray, peak: np.ndarray, peaks: np.ndarray, bo
     running = np.int64(0x7FFFFFFFFFFFFFFF)
     for k in range(2, peak.shape[0] - 2):
         at = np.uint64(k)
-        bounds[count] = (running & 0xFFFF) + 1
+        bounds[count] = running
         peaks[count] = k
         count += peak[at]
         running = min(running, (np.int64(0xFFFF - count) << 47) | (np.int64(bits[at]) << 16) | k)
+    for i in range(count):
+        bounds[i] = (bounds[i] & 0xFFFF) + 1
     return count
 
 
@@ -173,8 +196,8 @@ def lock_phases(
     ``f``'s power summed over channels (the formants' envelope reads it too).
     """
     channels, frames, bins = spectra.shape
-    if bins > 0xFFFF:
-        raise ValueError("lock_phases keys bins in 16 bits")
+    if bins > 0xFFFF or channels > 0xFFFF:
+        raise ValueError("lock_phases keys bins and channels in 16 bits")
     turns = np.empty(bins, dtype=np.complex64)
     # Branch-free passes over the bins (peaks and regions change every few bins, which a branch mispredicts).
     peak = np.zeros(bins, dtype=np.bool_)
@@ -183,12 +206,16 @@ def lock_phases(
     earlier = np.empty(bins, dtype=np.complex64)
     later = np.empty(bins, dtype=np.complex64)
     scratch = np.empty(1, dtype=np.int32)
+    level = np.empty(bins, dtype=np.float64)
+    loudest = np.empty(bins, dtype=np.uint16)
     one = np.complex64(1.0)
     for f in range(frames):
         power = powers[f]
-        power[:] = 0.0
-        for c in range(channels):
-            _add_power(power, spectra[c, f])
+        # ``spectra`` may be a slice of frames, typed as of any layout: as C-contiguous rows (a view, after a
+        # check at run time) the passes over them vectorise.
+        _set_power(power, level, loudest, np.ascontiguousarray(spectra[0, f]))
+        for c in range(1, channels):
+            _add_power(power, level, loudest, np.ascontiguousarray(spectra[c, f]), c)
         mask = masks[resets[f]] if resets[f] >= 0 else masks[0]
         if resets[f] >= 0 and mask.all():
             synth[:, f, :] = spectra[:, f, :]
@@ -205,16 +232,9 @@ def lock_phases(
         # Gathered apart from the arithmetic on them, which then vectorises.
         for i in range(count):
             k = np.uint64(peaks[i])
-            loudest = 0
-            best = np.float32(-1.0)
-            for c in range(channels):
-                v = spectra[c, f, k]
-                m = v.real * v.real + v.imag * v.imag
-                louder = m > best
-                best = m if louder else best
-                loudest = c if louder else loudest
-            earlier[i] = lagged[loudest, lag, k]
-            later[i] = prev_y[loudest, k] if f == 0 else synth[loudest, f - 1, k]
+            c = loudest[k]
+            earlier[i] = lagged[c, lag, k]
+            later[i] = prev_y[c, k] if f == 0 else synth[c, f - 1, k]
         _unit_turns(later, earlier, count, rotations)
         for i in range(1, count):
             region_starts[np.uint64(bounds[i])] += 1
@@ -227,7 +247,7 @@ def lock_phases(
             for k in range(bins):
                 turns[k] = one if mask[k] else turns[k]
         for c in range(channels):
-            _rotate(synth[c, f], spectra[c, f], turns)
+            _rotate(synth[c, f], np.ascontiguousarray(spectra[c, f]), turns)
     prev_y[:, :] = synth[:, frames - 1]
 
 
