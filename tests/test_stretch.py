@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mixdown.analysis import click_figures, envelope_ripple_db, fit_tone, middle_half, partial_levels_db
-from mixdown.engine import PRESETS, output_length, stretch
+from mixdown.engine import PRESETS, output_length, stretch, stretch_kernels
 from mixdown.engine.stretch import FORMANTS, detect_onsets, time_map
 from mixdown.errors import InvalidInputError
 from tests.conftest import noise, tone
@@ -108,6 +109,20 @@ def test_onsets_are_placed_to_the_sample(clicks):
     audio, positions = clicks
     assert detect_onsets(audio, SR).tolist() == positions.tolist()
     assert detect_onsets(tone(440, 1.0, SR), SR).tolist() == []
+
+
+def test_each_peaks_region_starts_past_the_first_minimum_since_the_peak_before():
+    """The phase locker's regions, from its one-pass keyed minimum, against a plain search per pair of peaks
+    (powers of few levels, so that ties and plateaus abound)."""
+    rng = np.random.default_rng(3)
+    power = rng.integers(0, 5, 2049).astype(np.float32)
+    peak = np.zeros(power.shape, dtype=np.bool_)
+    peak[2:-2] = rng.random(power.shape[0] - 4) < 0.2
+    peaks, bounds = np.empty(power.shape, dtype=np.int64), np.empty(power.shape, dtype=np.int64)
+    count = stretch_kernels._peaks_and_bounds(power, peak, peaks, bounds)
+    expected = np.flatnonzero(peak)
+    assert peaks[:count].tolist() == expected.tolist()
+    assert bounds[1:count].tolist() == [a + 1 + int(np.argmin(power[a:b])) for a, b in itertools.pairwise(expected)]
 
 
 def test_stereo_keeps_its_phase_relation():
