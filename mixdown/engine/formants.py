@@ -89,13 +89,15 @@ def hold_outside(envelopes: np.ndarray, spans: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def apply_envelope(synth: np.ndarray, envelopes: np.ndarray, whole: np.ndarray, step: int, factor: float,
-                   amount: float, limit: float) -> None:
-    """Multiply every channel's ``synth[:, f, k]`` by ``exp(amount * (env(k * factor) - env(k)))``, with
-    the log envelope ``env`` given every ``step`` bins (``envelopes[f]``) and read by linear
-    interpolation, the exponent held within ``+-amount * limit``, in the frames where ``whole[f]`` (a
-    frame that runs past the signal's start or end has the spectrum of that edge, not an envelope). The
-    gain is smooth, so it is computed at the envelope's points and interpolated between them."""
+def apply_envelope(synth: np.ndarray, envelopes: np.ndarray, whole: np.ndarray, owners: np.ndarray, step: int,
+                   factor: float, amount: float, limit: float) -> None:
+    """Multiply every channel's ``synth[:, f, k]`` by the gain ``exp(amount * (env(j * factor) - env(j)))``
+    at ``j = owners[f, k]``, the peak whose region bin ``k`` is in (a partial's whole region is scaled alike:
+    a gain that varied across it would reshape the partial, frame by frame, and modulate it), with the log
+    envelope ``env`` given every ``step`` bins (``envelopes[f]``) and read by linear interpolation, the
+    exponent held within ``+-amount * limit``, in the frames where ``whole[f]`` (a frame that runs past the
+    signal's start or end has the spectrum of that edge, not an envelope). The gain is smooth, so it is
+    computed at the envelope's points and interpolated between them."""
     channels, frames, bins = synth.shape
     points = envelopes.shape[1]
     last = points - 1
@@ -117,10 +119,11 @@ def apply_envelope(synth: np.ndarray, envelopes: np.ndarray, whole: np.ndarray, 
             for i in range(step):
                 gains[j * step + i] = coarse[j] + slope * np.float32(i)
         gains[last * step :] = coarse[last]
+        owner = owners[f]
         for c in range(channels):
             row = synth[c, f]
             for k in range(bins):
-                row[k] *= gains[k]
+                row[k] *= gains[owner[k]]
 
 
 @numba.njit(cache=True)
@@ -176,10 +179,10 @@ class EnvelopeKeeper:
     def _smooth(self, logs: np.ndarray) -> np.ndarray:
         return lifter_rows(logs, self._forward, self._back)
 
-    def apply(self, powers: np.ndarray, synth: np.ndarray, whole: np.ndarray) -> None:
+    def apply(self, powers: np.ndarray, synth: np.ndarray, whole: np.ndarray, owners: np.ndarray) -> None:
         """Reshape ``synth`` (channels, frames, bins) in place by the envelopes of the analysis spectra
         whose power (summed over channels) is ``powers`` (frames, bins), in the frames where ``whole``
-        (those analysed wholly inside the signal)."""
+        (those analysed wholly inside the signal), each bin by the gain at its peak's bin ``owners``."""
         levels = np.empty((powers.shape[0], self.points), dtype=np.float64)
         spans = np.empty((powers.shape[0], 2), dtype=np.int64)
         log_levels(powers, self.step, self.reach, DEPTH, RANGE, levels, spans)
@@ -187,4 +190,4 @@ class EnvelopeKeeper:
         for _ in range(TRUE_ENVELOPE_ITERATIONS):
             envelopes = self._smooth(np.maximum(levels, envelopes))
         hold_outside(envelopes, spans)
-        apply_envelope(synth, envelopes, whole, self.step, self.factor, self.amount, GAIN_LIMIT)
+        apply_envelope(synth, envelopes, whole, owners, self.step, self.factor, self.amount, GAIN_LIMIT)

@@ -378,6 +378,7 @@ def phase_vocoder(
     chunk_frames = CHUNK_FRAMES // 2 if preset.float64_analysis else CHUNK_FRAMES
     synth = np.empty(channels * chunk_frames * bins, dtype=np.complex64)
     powers = np.empty((chunk_frames, bins), dtype=np.float32)
+    owners = np.empty((chunk_frames, bins), dtype=np.int32)
     peaks = np.empty(bins, dtype=np.int64)
     rotations = np.empty(bins, dtype=np.complex64)
     frames = np.empty(channels * 2 * chunk_frames * n_fft, dtype=frame_type)
@@ -404,12 +405,12 @@ def phase_vocoder(
         synth_chunk = synth[: channels * count * bins].reshape(channels, count, bins)
         stretch_kernels.lock_phases(
             spectra[:, :count], lagged, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, powers[:count], peaks,
-            rotations
+            rotations, owners[:count]
         )
         if envelope is not None:
             inside = in_centres[lo:hi]
             envelope.apply(powers[:count], synth_chunk,
-                           (inside >= n_fft // 2) & (inside + n_fft // 2 <= audio.shape[1]))
+                           (inside >= n_fft // 2) & (inside + n_fft // 2 <= audio.shape[1]), owners[:count])
         synthesized = scipy.fft.irfft(synth_chunk, n=n_fft, axis=2, workers=1)
         stretch_kernels.overlap_add(synthesized, out_centres[lo:hi] - n_fft // 2, synthesis, scale, out)
         if progress is not None:

@@ -169,6 +169,12 @@ def _unit_turns(later: np.ndarray, earlier: np.ndarray, count: int, out: np.ndar
 
 
 @numba.njit(cache=True)
+def _each_its_own(owner: np.ndarray) -> None:
+    for k in range(owner.shape[0]):
+        owner[k] = k
+
+
+@numba.njit(cache=True)
 def lock_phases(
     spectra: np.ndarray,
     lagged: np.ndarray,
@@ -180,6 +186,7 @@ def lock_phases(
     powers: np.ndarray,
     peaks: np.ndarray,
     rotations: np.ndarray,
+    owners: np.ndarray,
 ) -> None:
     """Fill ``synth`` with the synthesis spectra of the analysis ``spectra`` (identity phase locking).
 
@@ -193,7 +200,9 @@ def lock_phases(
     analysis phases of the bins set in ``masks[resets[f]]`` (a transient's bins: the attack is reproduced
     as it was, while what sustains through it keeps turning smoothly). ``prev_y`` holds the synthesis
     spectrum of the frame before the first, and on return that of the last. ``powers[f]`` receives frame
-    ``f``'s power summed over channels (the formants' envelope reads it too).
+    ``f``'s power summed over channels (the formants' envelope reads it too), and ``owners[f, k]`` the peak
+    whose region bin ``k`` is in (``k`` itself in a frame with no peak or kept whole), so that a gain read at
+    each peak can scale its whole region alike.
     """
     channels, frames, bins = spectra.shape
     if bins > 0xFFFF or channels > 0xFFFF:
@@ -217,8 +226,10 @@ def lock_phases(
         for c in range(1, channels):
             _add_power(power, level, loudest, np.ascontiguousarray(spectra[c, f]), c)
         mask = masks[resets[f]] if resets[f] >= 0 else masks[0]
+        owner = owners[f]
         if resets[f] >= 0 and mask.all():
             synth[:, f, :] = spectra[:, f, :]
+            _each_its_own(owner)
             continue
         floor = max(_largest(power, scratch) * np.float32(1e-12), np.float32(1e-30))
         for k in range(2, bins - 2):
@@ -227,6 +238,7 @@ def lock_phases(
         count = _peaks_and_bounds(power, peak, peaks, bounds)
         if count == 0:
             synth[:, f, :] = spectra[:, f, :]
+            _each_its_own(owner)
             continue
         lag = lag_index[f]
         # Gathered apart from the arithmetic on them, which then vectorises.
@@ -243,6 +255,7 @@ def lock_phases(
             region += region_starts[k]
             region_starts[k] = 0
             turns[k] = rotations[np.uint64(region)]
+            owner[k] = peaks[np.uint64(region)]
         if resets[f] >= 0:
             for k in range(bins):
                 turns[k] = one if mask[k] else turns[k]
