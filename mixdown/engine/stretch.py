@@ -405,7 +405,7 @@ def phase_vocoder(
         synth_chunk = synth[: channels * count * bins].reshape(channels, count, bins)
         stretch_kernels.lock_phases(
             spectra[:, :count], lagged, lag_index, synth_chunk, resets[lo:hi], masks, prev_y, powers[:count], peaks,
-            rotations, owners[:count]
+            rotations, owners[:count] if envelope is not None else owners[:0]
         )
         if envelope is not None:
             inside = in_centres[lo:hi]

@@ -202,7 +202,7 @@ def lock_phases(
     spectrum of the frame before the first, and on return that of the last. ``powers[f]`` receives frame
     ``f``'s power summed over channels (the formants' envelope reads it too), and ``owners[f, k]`` the peak
     whose region bin ``k`` is in (``k`` itself in a frame with no peak or kept whole), so that a gain read at
-    each peak can scale its whole region alike.
+    each peak can scale its whole region alike; an ``owners`` with no rows asks for none.
     """
     channels, frames, bins = spectra.shape
     if bins > 0xFFFF or channels > 0xFFFF:
@@ -217,6 +217,7 @@ def lock_phases(
     scratch = np.empty(1, dtype=np.int32)
     level = np.empty(bins, dtype=np.float64)
     loudest = np.empty(bins, dtype=np.uint16)
+    unowned = np.empty(0, dtype=owners.dtype)
     one = np.complex64(1.0)
     for f in range(frames):
         power = powers[f]
@@ -226,10 +227,10 @@ def lock_phases(
         for c in range(1, channels):
             _add_power(power, level, loudest, np.ascontiguousarray(spectra[c, f]), c)
         mask = masks[resets[f]] if resets[f] >= 0 else masks[0]
-        owner = owners[f]
         if resets[f] >= 0 and mask.all():
             synth[:, f, :] = spectra[:, f, :]
-            _each_its_own(owner)
+            if owners.shape[0]:
+                _each_its_own(owners[f])
             continue
         floor = max(_largest(power, scratch) * np.float32(1e-12), np.float32(1e-30))
         for k in range(2, bins - 2):
@@ -238,7 +239,8 @@ def lock_phases(
         count = _peaks_and_bounds(power, peak, peaks, bounds)
         if count == 0:
             synth[:, f, :] = spectra[:, f, :]
-            _each_its_own(owner)
+            if owners.shape[0]:
+                _each_its_own(owners[f])
             continue
         lag = lag_index[f]
         # Gathered apart from the arithmetic on them, which then vectorises.
@@ -251,11 +253,14 @@ def lock_phases(
         for i in range(1, count):
             region_starts[np.uint64(bounds[i])] += 1
         region = 0
+        owned = owners.shape[0] > 0
+        owner = owners[f] if owned else unowned
         for k in range(bins):
             region += region_starts[k]
             region_starts[k] = 0
             turns[k] = rotations[np.uint64(region)]
-            owner[k] = peaks[np.uint64(region)]
+            if owned:
+                owner[k] = peaks[np.uint64(region)]
         if resets[f] >= 0:
             for k in range(bins):
                 turns[k] = one if mask[k] else turns[k]
