@@ -317,6 +317,14 @@ def transient_bins(audio: np.ndarray, onsets: list[int], window: np.ndarray) -> 
     return rising
 
 
+def _steepest(anchors: np.ndarray, stretch: float) -> float:
+    """The largest slope (input frames per output frame) of the map through ``anchors``, which runs at
+    ``stretch`` beyond them."""
+    spans = np.diff(anchors, axis=0)
+    inner = spans[spans[:, 0] > 0]
+    return max(stretch, float((inner[:, 1] / inner[:, 0]).max())) if inner.shape[0] else stretch
+
+
 def _map(anchors: np.ndarray, out_positions: np.ndarray, stretch: float) -> np.ndarray:
     first, last = anchors[0], anchors[-1]
     mapped = np.interp(out_positions, anchors[:, 0], anchors[:, 1])
@@ -349,11 +357,15 @@ def phase_vocoder(
     ``progress`` is called after each chunk with the synthesis frames done and their total."""
     n_fft = preset.n_fft
     hop = preset.hop
-    while hop > 64 and hop * stretch > n_fft:
-        hop //= 2
     onsets = detect_onsets(audio, sample_rate) if preset.transients else np.zeros(0, dtype=np.int64)
-    anchors, kept = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop, preset.hold,
-                            preset.drift * sample_rate)
+    # Frames analysed more than a window apart would skip input: the hop halves until the steepest
+    # segment of the map (up to twice the stretch between attacks) keeps them within one.
+    while True:
+        anchors, kept = time_map(onsets, audio.shape[1], out_frames, stretch, n_fft, hop, preset.hold,
+                                preset.drift * sample_rate)
+        if hop <= 64 or hop * _steepest(anchors, stretch) <= n_fft:
+            break
+        hop //= 2
     first = -((n_fft // 2) // hop)
     last = (out_frames + n_fft // 2) // hop + 1
     out_centres = np.arange(first, last + 1, dtype=np.int64) * hop
