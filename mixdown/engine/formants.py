@@ -2,8 +2,9 @@
 
 Pitch is shifted by stretching in time and then resampling, and resampling moves the whole spectrum,
 envelope included, as tape does. To keep the envelope where it was, each stretched frame is multiplied,
-before the resampling, by ``envelope(k * factor) / envelope(k)``: the resampling then moves the partials
-and brings the envelope back. ``amount`` in [0, 1] raises that gain to its power, so the output's envelope
+before the resampling, by ``envelope(k * factor) / envelope(k)`` read at the peak whose region bin ``k`` is
+in (so a partial's whole main lobe is scaled alike): the resampling then moves the partials and brings the
+envelope back. ``amount`` in [0, 1] raises that gain to its power, so the output's envelope
 is the geometric mix ``moved ** (1 - amount) * kept ** amount``: 0 moves it with the pitch, 1 keeps it in
 place.
 

@@ -5,9 +5,9 @@ pitch by ``2 ** (semitones / 12)`` and keeps the duration. How it works:
 
 1. The signal is stretched in time by ``pitch_factor / ratio`` with pitch kept, then resampled by
    ``1 / pitch_factor`` with soxr, which restores the wanted length and moves the pitch.
-2. The stretch is a phase vocoder (periodic Hann analysis and synthesis windows, fixed synthesis hop) with
-   identity phase locking (Laroche and Dolson 1999): spectral peaks advance at their measured instantaneous
-   frequency and carry their whole region of bins with them, on all channels alike.
+2. The stretch is a phase vocoder (periodic Hann or square-root Hann windows, fixed synthesis hop; see
+   :class:`Preset`) with identity phase locking (Laroche and Dolson 1999): spectral peaks advance at their
+   measured instantaneous frequency and carry their whole region of bins with them, on all channels alike.
 3. Transients: onsets are detected by spectral flux and placed to the sample. Around each, the time map has
    slope 1 for half a window on either side (less where 16th notes leave no room), so every frame whose
    window covers the attack is placed as in the source, and in those frames the bins where the attack has
@@ -38,7 +38,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.fft
 import soxr
-from soxr import soxr_ext
+
+try:
+    from soxr import soxr_ext
+except ImportError:  # python-soxr before 0.5 has no such module: VHQ then
+    soxr_ext = None
 
 from mixdown.engine import stretch_kernels
 from mixdown.engine.audio import as_audio, check_sample_rate
@@ -61,8 +65,9 @@ FORMANTS = 0.4
 RATIO_RANGE = (1 / 16, 16.0)
 #: libsoxr's 24-bit recipe (``SOXR_24_BITQ``), for the pitch shift's resampling. It filters in double
 #: precision, as VHQ (28-bit) does: a tone resampled leaves a residue under -150 dB, where HQ (20-bit,
-#: single precision) leaves -134 dB; and it is faster than either. python-soxr's ``resample`` names only
-#: QQ to VHQ, so this goes to the split-channel call that ``resample`` itself makes (VHQ if that is gone).
+#: single precision) leaves -134 dB; and it is about as fast as HQ (VHQ takes a fifth longer).
+#: python-soxr's ``resample`` names only QQ to VHQ, so this goes to the split-channel call that ``resample``
+#: itself makes, and to VHQ if that call is gone or answers with a length it should not.
 SOXR_24_BIT = 5
 SEMITONE_RANGE = (-48.0, 48.0)
 
@@ -72,19 +77,19 @@ class Preset:
     """Phase vocoder settings.
 
     ``window`` is the analysis window, and the synthesis window too without ``crossfade``: ``"hann"`` then
-    needs a hop of ``n_fft / 3`` or less (its square overlap-adds to a constant there); ``"sqrt-hann"`` and
-    ``"vorbis"`` (``sin(pi/2 sin^2)``, power-complementary like it) work at ``n_fft / 2``, half the frames.
-    The square-root Hann window's edges are not smooth: its sidelobes fall 12 dB an octave, and in the bins
-    near 0 Hz the mirror image of a tone, turned with the tone's phase, leaves a residue about 90 dB under
-    it; the Vorbis and Hann windows' fall 18 dB an octave, Hann's from a lower start.
+    needs a hop of ``n_fft / 3`` or less (its square overlap-adds to a constant there); ``"sqrt-hann"``
+    (power-complementary) works at ``n_fft / 2``, half the frames. The square-root Hann window's edges are
+    not smooth: its sidelobes fall 12 dB an octave, and in the bins near 0 Hz the mirror image of a tone,
+    turned with the tone's phase, leaves a residue about 90 dB under it; Hann's fall 18 dB an octave.
 
-    ``crossfade`` (a fraction of ``n_fft``) keeps the analysis window for its frequency resolution but
-    makes the product of the analysis and synthesis windows a trapezoid ``hop`` wide whose raised-cosine
-    edges, that wide, overlap-add to one, whatever the analysis window: consecutive synthesis frames overlap
-    only there. In a pitch shift, frames are analysed ``hop * stretch`` apart and placed ``hop`` apart, so
-    a partial with vibrato has different frequencies in two neighbouring frames; over a whole half-window of
-    overlap they beat, and the partial dips by up to 8 dB between frames (librosa counts those dips as
-    onsets), while over an eighth of a window they barely do.
+    ``crossfade`` (a fraction of ``n_fft``) keeps the analysis window for its frequency resolution but makes the
+    product of the analysis and synthesis windows a trapezoid one hop wide whose raised-cosine edges, that wide
+    (or the hop, if less), overlap-add to one, whatever the analysis window: consecutive synthesis frames
+    overlap only there. It follows the hop in use, which halves for a large stretch. In a pitch shift, frames
+    are analysed ``hop * stretch`` apart and placed ``hop`` apart, so a partial with vibrato has different
+    frequencies in two neighbouring frames; over a whole half-window of overlap they beat, and the partial dips
+    by up to 8 dB between frames (librosa counts those dips as onsets), while over an eighth of a window they
+    barely do.
 
     ``transients`` turns onset detection and phase reset on. The stretch
     keeps an attack's decay in its own time for up to ``hold`` zone reaches (see :func:`time_map`): 16 for
@@ -96,9 +101,10 @@ class Preset:
     and 30 ms of the resampled output for pitch shifting (at -5 or +7 semitones four reaches would move
     it up to 57 ms).
 
-    ``float64_analysis`` frames and transforms the input in float64. A float32 transform's rounding sets
-    the floor of what a frame carries (about -135 dB under a tone); where each output sample comes from
-    one frame, as in the cross-fade's flat part, nothing averages it down (75% overlap averaged four).
+    ``float64_analysis`` frames and transforms the frames to be synthesised in float64 (the lagged frames
+    that give their peaks' phase change stay float32). A float32 transform's rounding sets the floor of
+    what a frame carries (about -135 dB under a tone); where each output sample comes from one frame, as
+    in the cross-fade's flat part, nothing averages it down (75% overlap averaged four).
     """
 
     n_fft: int
@@ -110,10 +116,14 @@ class Preset:
     crossfade: float = 0.0
     float64_analysis: bool = False
 
+    def __post_init__(self) -> None:
+        if self.window not in ("hann", "sqrt-hann"):
+            raise ValueError(f"unknown window {self.window!r}")
+        if self.crossfade and not 0 < self.hop + self.crossfade * self.n_fft < self.n_fft:
+            raise ValueError("the cross-fade's trapezoid must lie inside the analysis window, off its zero ends")
+
     def windows(self) -> np.ndarray:
         hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.n_fft) / self.n_fft)
-        if self.window == "vorbis":
-            return np.sin(0.5 * np.pi * hann)
         return np.sqrt(hann) if self.window == "sqrt-hann" else hann
 
     def synthesis(self, analysis: np.ndarray, hop: int) -> tuple[np.ndarray, float]:
@@ -123,8 +133,8 @@ class Preset:
         well above zero wherever the trapezoid is not)."""
         if not self.crossfade:
             return analysis, hop / float(np.sum(analysis**2))
-        past_edge = np.abs(np.arange(self.n_fft) - self.n_fft / 2) - self.hop / 2
-        width = self.crossfade * self.n_fft
+        past_edge = np.abs(np.arange(self.n_fft) - self.n_fft / 2) - hop / 2
+        width = min(self.crossfade * self.n_fft, hop)
         trapezoid = 0.5 - 0.5 * np.sin(np.pi * np.clip(past_edge / width, -0.5, 0.5))
         synthesis = np.divide(trapezoid, analysis, out=np.zeros(self.n_fft), where=trapezoid > 0)
         return synthesis, hop / float(np.sum(analysis * synthesis))
@@ -163,16 +173,16 @@ def _resample_by(audio: np.ndarray, factor: float, frames: int, quality: str | i
     """Play ``audio`` ``factor`` times faster by resampling, trimmed or padded to ``frames``.
 
     soxr reads the channels as they lie, one row each (``audio.T`` is its split-channel layout, and it
-    treats channels independently), and its result is returned as it is when it has the length wanted
-    and the layout: no transposed copy in or out. ``quality`` is one of python-soxr's names or
-    ``SOXR_24_BIT``."""
+    treats channels independently), with no transposed copy in. ``quality`` is one of python-soxr's names
+    or ``SOXR_24_BIT``."""
+    converted = None
     split_channels = getattr(soxr_ext, "csoxr_split_ch_float32", None)
     if quality == SOXR_24_BIT and split_channels is not None:
         converted = split_channels(factor, 1.0, audio.T, SOXR_24_BIT).T
-    else:
+        if abs(converted.shape[1] - audio.shape[1] / factor) > 1:
+            converted = None
+    if converted is None:
         converted = soxr.resample(audio.T, factor, 1.0, quality="VHQ" if quality == SOXR_24_BIT else quality).T
-    if converted.shape[1] == frames and converted.flags.c_contiguous:
-        return converted
     out = np.zeros((audio.shape[0], frames), dtype=np.float32)
     n = min(frames, converted.shape[1])
     out[:, :n] = converted[:, :n]
@@ -393,7 +403,8 @@ def phase_vocoder(
     owners = np.empty((chunk_frames, bins), dtype=np.int32)
     peaks = np.empty(bins, dtype=np.int64)
     rotations = np.empty(bins, dtype=np.complex64)
-    frames = np.empty(channels * 2 * chunk_frames * n_fft, dtype=frame_type)
+    # Room for each frame's lagged frame too, where they are analysed together.
+    frames = np.empty(channels * (1 if preset.float64_analysis else 2) * chunk_frames * n_fft, dtype=frame_type)
     lag_frames = np.empty(channels * chunk_frames * n_fft, dtype=np.float32)
     out = np.zeros((channels, out_frames), dtype=np.float32)
     for lo in range(0, out_centres.shape[0], chunk_frames):
