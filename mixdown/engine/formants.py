@@ -44,14 +44,16 @@ VALLEY = 3.0 * math.log(10.0)
 
 
 @numba.njit(cache=True)
-def log_levels(powers: np.ndarray, step: int, reach: int, depth: float, range_: float, levels: np.ndarray,
-               spans: np.ndarray) -> None:
+def log_levels(powers: np.ndarray, step: int, reach: int, depth: float, range_: float, valley: float,
+               levels: np.ndarray, spans: np.ndarray) -> None:
     """``levels[f, j]``: frame ``f``'s largest log amplitude (``powers[f]``: power summed over channels,
-    floored 100 dB under its loudest bin) within half a ``step`` of bin ``j * step``; ``spans[f]``: the
-    first and the last point that holds a partial: within ``range_`` of the frame's loudest and within
-    ``depth`` of the loudest point within ``reach`` points either side (not the skirt of a partial)."""
+    floored 100 dB under its loudest bin) within half a ``step`` of bin ``j * step``, raised to at least
+    ``valley`` under the loudest point within ``reach`` points either side; ``spans[f]``: the first and the
+    last point that holds a partial: within ``range_`` of the frame's loudest and within ``depth`` of the
+    loudest point within ``reach`` points (not the skirt of a partial)."""
     frames, bins = powers.shape
     points = levels.shape[1]
+    nearby = np.empty(points)
     # Powers are not negative, so their bits order as they do: maxima taken on the bits vectorise.
     top_bits = np.empty(1, dtype=np.int32)
     top_power = top_bits.view(np.float32)
@@ -68,33 +70,19 @@ def log_levels(powers: np.ndarray, step: int, reach: int, depth: float, range_: 
             for k in range(max(0, j * step - step // 2), min(bins, j * step + (step + 1) // 2)):
                 top_bits[0] = max(top_bits[0], bits[k])
             level[j] = 0.5 * math.log(max(floor, top_power[0]))
-        audible = 0.5 * math.log(max(loudest_power, np.float32(1e-30))) - range_
-        spans[f, 0], spans[f, 1] = points, -1
-        for j in range(points):
-            if level[j] < audible:
-                continue
-            loudest = level[j]
-            for i in range(max(0, j - reach), min(points, j + reach + 1)):
-                loudest = max(loudest, level[i])
-            if level[j] >= loudest - depth:
-                spans[f, 0] = min(spans[f, 0], j)
-                spans[f, 1] = j
-
-
-@numba.njit(cache=True)
-def raise_valleys(levels: np.ndarray, reach: int, valley: float) -> None:
-    """Raise each point to at least ``valley`` under the loudest point within ``reach`` points."""
-    points = levels.shape[1]
-    loudest = np.empty(points)
-    for f in range(levels.shape[0]):
-        level = levels[f]
         for j in range(points):
             top = level[j]
             for i in range(max(0, j - reach), min(points, j + reach + 1)):
                 top = max(top, level[i])
-            loudest[j] = top
+            nearby[j] = top
+        audible = 0.5 * math.log(max(loudest_power, np.float32(1e-30))) - range_
+        spans[f, 0], spans[f, 1] = points, -1
         for j in range(points):
-            level[j] = max(level[j], loudest[j] - valley)
+            if level[j] >= audible and level[j] >= nearby[j] - depth:
+                spans[f, 0] = min(spans[f, 0], j)
+                spans[f, 1] = j
+        for j in range(points):
+            level[j] = max(level[j], nearby[j] - valley)
 
 
 @numba.njit(cache=True)
@@ -208,8 +196,7 @@ class EnvelopeKeeper:
         (those analysed wholly inside the signal), each bin by the gain at its peak's bin ``owners``."""
         levels = np.empty((powers.shape[0], self.points), dtype=np.float64)
         spans = np.empty((powers.shape[0], 2), dtype=np.int64)
-        log_levels(powers, self.step, self.reach, DEPTH, RANGE, levels, spans)
-        raise_valleys(levels, self.reach, VALLEY)
+        log_levels(powers, self.step, self.reach, DEPTH, RANGE, VALLEY, levels, spans)
         envelopes = self._smooth(levels)
         for _ in range(TRUE_ENVELOPE_ITERATIONS):
             envelopes = self._smooth(np.maximum(levels, envelopes))
